@@ -1,0 +1,168 @@
+"""Activation functions as small classes with an explicit forward and backward.
+
+    act = ReLU()
+    y = act.forward(x)          # caches y
+    dx = act.backward(dy)       # dL/dx = dL/dy ⊙ f'(x), computed from the cached y
+
+Every derivative is written in terms of the output y, so the cache is one array. The maths
+lives in ``tinynn.kernels.numpy_ops.activations``; each class states it in its docstring.
+Use them by name in ``Dense(activation="relu")`` or as a layer, ``layers.Activation("tanh")``.
+
+To write your own, subclass ``ActivationFunction`` and implement ``forward`` and ``backward``;
+leave ``kernel_name`` as None and layers will call your methods instead of a fused kernel.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tinynn.kernels import numpy_ops
+
+
+class ActivationFunction:
+    """Base class. Built-in subclasses set ``kernel_name`` to the kernel they map to."""
+
+    name: str = "activation"
+    kernel_name: str | None = None
+
+    def __init__(self) -> None:
+        self.alpha = 0.0
+        self.output: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """y = f(x), any shape. Caches y for backward."""
+        self.output = numpy_ops.activation_forward(
+            self.kernel_name, x, self.alpha, np.empty_like(x)
+        )
+        return self.output
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        """dL/dx = dL/dy ⊙ f'(x), from the y cached by the last forward."""
+        if self.output is None:
+            raise RuntimeError(f"{self.name}.backward called before forward")
+        out = np.empty_like(grad_output)
+        return numpy_ops.activation_backward(
+            self.kernel_name, self.output, grad_output, self.alpha, out
+        )
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.forward(x)
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> ActivationFunction:
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class Linear(ActivationFunction):
+    """f(x) = x; f'(x) = 1."""
+
+    name = kernel_name = "linear"
+
+
+class Sigmoid(ActivationFunction):
+    """f(x) = 1 / (1 + e^−x); f'(x) = y (1 − y). Saturates: f' ≤ 1/4, and → 0 for large |x|."""
+
+    name = kernel_name = "sigmoid"
+
+
+class Tanh(ActivationFunction):
+    """f(x) = tanh(x); f'(x) = 1 − y². Zero-centred, but saturates like the sigmoid."""
+
+    name = kernel_name = "tanh"
+
+
+class ReLU(ActivationFunction):
+    """f(x) = max(x, 0); f'(x) = 1 if y > 0 else 0 (0 at x = 0, as in PyTorch)."""
+
+    name = kernel_name = "relu"
+
+
+class LeakyReLU(ActivationFunction):
+    """f(x) = x if x > 0 else alpha·x; f'(x) = 1 or alpha. Keras's default alpha = 0.2."""
+
+    name = kernel_name = "leaky_relu"
+
+    def __init__(self, alpha: float = 0.2) -> None:
+        super().__init__()
+        if not alpha > 0:
+            raise ValueError(f"leaky_relu alpha must be > 0, got {alpha}")
+        self.alpha = float(alpha)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"alpha": self.alpha}
+
+
+class ELU(ActivationFunction):
+    """f(x) = x if x > 0 else alpha·(e^x − 1); f'(x) = 1 or y + alpha. Default alpha = 1."""
+
+    name = kernel_name = "elu"
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        super().__init__()
+        if not alpha > 0:
+            raise ValueError(f"elu alpha must be > 0, got {alpha}")
+        self.alpha = float(alpha)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"alpha": self.alpha}
+
+
+class Softplus(ActivationFunction):
+    """f(x) = log(1 + e^x); f'(x) = sigmoid(x) = 1 − e^−y."""
+
+    name = kernel_name = "softplus"
+
+
+class Softmax(ActivationFunction):
+    """f(x)_i = e^x_i / Σ_j e^x_j over the last axis; dx = y ⊙ (dy − Σ_j dy_j y_j).
+
+    Followed by categorical cross-entropy, a model folds it into the loss instead (see
+    ``tinynn.losses``): the combined gradient is simply (p − y) / N.
+    """
+
+    name = kernel_name = "softmax"
+
+
+ACTIVATIONS: dict[str, type[ActivationFunction]] = {
+    cls.name: cls for cls in (Linear, Sigmoid, Tanh, ReLU, LeakyReLU, ELU, Softplus, Softmax)
+}
+
+
+def serialize(activation: ActivationFunction) -> dict[str, Any]:
+    if ACTIVATIONS.get(activation.name) is not type(activation):
+        raise ValueError(
+            f"Custom activation {type(activation).__name__} cannot be saved; "
+            f"built-in ones are {sorted(ACTIVATIONS)}"
+        )
+    return {"class_name": activation.name, "config": activation.get_config()}
+
+
+def get(identifier: str | dict | ActivationFunction | None) -> ActivationFunction:
+    """An activation from None (linear), a name, a serialized dict, or an instance.
+
+    Instances are returned as they are. Names give a fresh object, so two layers never share
+    one cache.
+    """
+    if identifier is None:
+        return Linear()
+    if isinstance(identifier, ActivationFunction):
+        return identifier
+    if isinstance(identifier, dict):
+        return _lookup(identifier.get("class_name")).from_config(dict(identifier.get("config", {})))
+    return _lookup(identifier)()
+
+
+def _lookup(name: object) -> type[ActivationFunction]:
+    key = name.lower() if isinstance(name, str) else name
+    if key not in ACTIVATIONS:
+        raise ValueError(f"Unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)}")
+    return ACTIVATIONS[key]

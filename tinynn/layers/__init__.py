@@ -1,0 +1,68 @@
+"""Layers, one family per module, and name lookup for loading saved models.
+
+from tinynn import layers
+layers.Dense(64, activation="relu")
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tinynn.layers.activation import Activation
+from tinynn.layers.base import Layer
+from tinynn.layers.dense import Dense
+from tinynn.layers.dropout import Dropout
+from tinynn.layers.reshape import Flatten, Input, Reshape
+
+InputLayer = Input
+
+#: Class name -> class, for rebuilding saved models. Loading looks names up here and nowhere
+#: else, so a file can only ever instantiate these classes.
+LAYERS: dict[str, type[Layer]] = {
+    cls.__name__: cls for cls in (Dense, Activation, Dropout, Flatten, Reshape, Input)
+}
+
+
+def serialize(layer: Layer) -> dict[str, Any]:
+    if LAYERS.get(type(layer).__name__) is not type(layer):
+        raise ValueError(
+            f"Layer class {type(layer).__name__} is not registered in tinynn.layers.LAYERS, "
+            "so it cannot be saved"
+        )
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+
+
+def deserialize(spec: dict[str, Any]) -> Layer:
+    """Rebuild a layer from ``{"class_name": ..., "config": ...}``; unknown names are refused."""
+    name = spec.get("class_name") if isinstance(spec, dict) else None
+    if name not in LAYERS:
+        raise ValueError(f"Unknown layer class {name!r}; expected one of {sorted(LAYERS)}")
+    config = spec.get("config")
+    if not isinstance(config, dict):
+        raise ValueError(f"layer {name!r} has no config dict")
+    return LAYERS[name].from_config(dict(config))
+
+
+def get(identifier: str | Layer) -> Layer:
+    """A layer instance, or a parameter-free layer by class name ("Flatten")."""
+    if isinstance(identifier, Layer):
+        return identifier
+    if identifier not in LAYERS:
+        raise ValueError(f"Unknown layer {identifier!r}; expected one of {sorted(LAYERS)}")
+    return LAYERS[identifier]()
+
+
+__all__ = [
+    "LAYERS",
+    "Activation",
+    "Dense",
+    "Dropout",
+    "Flatten",
+    "Input",
+    "InputLayer",
+    "Layer",
+    "Reshape",
+    "deserialize",
+    "get",
+    "serialize",
+]

@@ -1,0 +1,184 @@
+"""The ``Layer`` base class: parameters beside their gradients, forward and backward.
+
+A layer maps x of shape (batch, *input_shape) to y of shape (batch, *output_shape). Shapes
+stored on the layer leave out the batch axis, as Keras's ``(None, …)`` does.
+
+    layer.forward(x, training=False) -> y        caches what backward needs
+    layer.backward(dL/dy) -> dL/dx               fills layer.grads[k] beside layer.params[k]
+
+Gradients are *overwritten* by each backward, not accumulated, so no ``zero_grad`` is needed
+between steps. ``parameters()`` yields ``(param, grad)`` pairs, which is all an optimizer sees.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from tinynn import initializers
+from tinynn.kernels import numpy_ops
+
+Shape = tuple[int, ...]
+
+#: The dtypes a layer may compute in.
+FLOAT_DTYPES = ("float32", "float64")
+
+
+def check_dtype(dtype: Any) -> np.dtype:
+    """np.dtype for "float32"/"float64" (or the numpy types), else ValueError."""
+    resolved = np.dtype(dtype)
+    if resolved.name not in FLOAT_DTYPES:
+        raise ValueError(f"Unsupported dtype {resolved.name!r}; expected one of {FLOAT_DTYPES}")
+    return resolved
+
+
+class Layer:
+    """Base class for every layer.
+
+    Args:
+        input_shape: shape of one sample, without the batch axis. Optional: a layer also builds
+            itself on its first ``forward`` from the shape of x.
+        name: a label for summaries; a ``Sequential`` makes it unique within the model.
+        dtype: "float32" (default) or "float64"; parameters and outputs use it.
+        seed: seeds ``self.rng``, the generator for initial weights and any randomness.
+
+    Attributes:
+        params, grads: dicts with the same keys; ``grads[k]`` has ``params[k]``'s shape.
+        ops: the kernel backend (NumPy by default; a model may give it a faster one).
+    """
+
+    def __init__(
+        self,
+        *,
+        input_shape: Shape | None = None,
+        name: str | None = None,
+        dtype: Any = None,
+        seed: int | None = None,
+    ) -> None:
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.input_shape: Shape | None = _as_shape(input_shape) if input_shape else None
+        self.output_shape: Shape | None = None
+        self.built = False
+        self.name = name or _snake_case(type(self).__name__)
+        self.dtype = check_dtype(dtype) if dtype is not None else None
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.ops = numpy_ops
+        #: False on a model's first layer: nobody needs dL/dx of the data, so skip computing it.
+        self.compute_input_grad = True
+
+    # -- building -------------------------------------------------------------------------
+
+    def build(self, input_shape: Shape) -> None:
+        """Create parameters for samples of ``input_shape`` and record the output shape."""
+        self.input_shape = _as_shape(input_shape)
+        if self.dtype is None:
+            self.dtype = np.dtype("float32")
+        self.output_shape = self.compute_output_shape(self.input_shape)
+        self.built = True
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        """Output shape (without batch) for a given input shape. Identity by default."""
+        return input_shape
+
+    def add_weight(self, key: str, shape: Shape, initializer: Any) -> np.ndarray:
+        """Create ``params[key]`` from an initializer and a zero ``grads[key]`` beside it."""
+        init = initializers.get(initializer)
+        self.params[key] = init(shape, self.dtype, self.rng)
+        self.grads[key] = np.zeros(shape, dtype=self.dtype)
+        return self.params[key]
+
+    # -- the two passes -------------------------------------------------------------------
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray | None:
+        raise NotImplementedError
+
+    def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        return self.forward(x, training=training)
+
+    def _prepare_input(self, x: np.ndarray) -> np.ndarray:
+        """Build on first use, then check that x is (batch, *input_shape) in our dtype."""
+        x = np.asarray(x)
+        if not self.built:
+            if x.ndim < 2:
+                raise ValueError(
+                    f"{self.name}: expected a batch of shape (batch, ...), got shape {x.shape}"
+                )
+            self.build(x.shape[1:])
+        if x.shape[1:] != self.input_shape:
+            expected = ", ".join(str(d) for d in self.input_shape)
+            raise ValueError(
+                f"{self.name}: expected input of shape (batch, {expected}), got {x.shape}"
+            )
+        if x.dtype != self.dtype:
+            x = x.astype(self.dtype)
+        return x
+
+    # -- parameters -----------------------------------------------------------------------
+
+    def parameters(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield (param, grad) pairs in a fixed order."""
+        for key in self.params:
+            yield self.params[key], self.grads[key]
+
+    def count_params(self) -> int:
+        return sum(p.size for p in self.params.values())
+
+    def regularization_loss(self) -> float:
+        """Penalty this layer adds to the loss (regularizers). 0 by default."""
+        return 0.0
+
+    def flops(self) -> int:
+        """Floating-point operations of one forward pass for one sample (0 if negligible)."""
+        return 0
+
+    # -- configuration --------------------------------------------------------------------
+
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments as JSON-able values: ``type(self).from_config(cfg)`` rebuilds."""
+        return {
+            "name": self.name,
+            "dtype": self.dtype.name if self.dtype is not None else None,
+            "input_shape": list(self.input_shape) if self.input_shape else None,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Layer:
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r} output_shape={self.output_shape}>"
+
+
+def _as_shape(shape: Any) -> Shape:
+    if isinstance(shape, int | np.integer):
+        shape = (shape,)
+    try:
+        result = tuple(int(d) for d in shape)
+    except TypeError:
+        raise TypeError(f"a shape must be a tuple of ints, got {shape!r}") from None
+    if any(d <= 0 for d in result):
+        raise ValueError(f"shape dimensions must be positive, got {result}")
+    return result
+
+
+def _snake_case(name: str) -> str:
+    chars = []
+    for i, char in enumerate(name):
+        if char.isupper() and i > 0 and not name[i - 1].isupper():
+            chars.append("_")
+        chars.append(char.lower())
+    return "".join(chars)
+
+
+def product(shape: Shape) -> int:
+    """Number of elements in one sample of this shape."""
+    return math.prod(shape)

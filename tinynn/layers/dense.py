@@ -1,0 +1,144 @@
+"""Dense: the fully connected layer y = f(x W + b)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tinynn import activations, initializers, regularizers
+from tinynn.layers.base import Layer, Shape
+
+
+class Dense(Layer):
+    """y = f(x W + b).
+
+    Shapes: x (batch, n_in), W (n_in, units) — the (in, out) layout Keras uses, so
+    ``get_weights()`` ports across — b (units,), y (batch, units).
+
+    Forward caches x and y. Backward, for upstream gradient g = dL/dy:
+
+        dz = g ⊙ f'(z)   (from the cached y)     grads["W"] = xᵀ dz     grads["b"] = Σ_batch dz
+        returns dL/dx = dz Wᵀ
+
+    A built-in activation runs fused with the bias add in the backend's kernel; a custom
+    ``ActivationFunction`` is called through its own forward/backward.
+    """
+
+    def __init__(
+        self,
+        units: int,
+        activation: Any = None,
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if isinstance(units, bool) or not isinstance(units, int | np.integer) or units <= 0:
+            raise ValueError(f"Dense units must be a positive integer, got {units!r}")
+        self.units = int(units)
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self._x: np.ndarray | None = None
+        self._y: np.ndarray | None = None
+        self._applied_activation = "linear"
+
+    def build(self, input_shape: Shape) -> None:
+        super().build(input_shape)
+        if len(self.input_shape) != 1:
+            raise ValueError(
+                f"{self.name}: Dense expects samples of shape (features,), got {self.input_shape};"
+                " add a Flatten layer before it"
+            )
+        self.add_weight("W", (self.input_shape[0], self.units), self.kernel_initializer)
+        if self.use_bias:
+            self.add_weight("b", (self.units,), self.bias_initializer)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return (self.units,)
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """x (batch, n_in) -> y = f(x W + b), (batch, units)."""
+        return self._forward(x, apply_activation=True)
+
+    def forward_logits(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """z = x W + b without the activation: what a from-logits loss consumes."""
+        return self._forward(x, apply_activation=False)
+
+    def _forward(self, x: np.ndarray, apply_activation: bool) -> np.ndarray:
+        x = self._prepare_input(x)
+        kernel = self.activation.kernel_name if apply_activation else "linear"
+        custom = apply_activation and kernel is None
+        y = np.empty((x.shape[0], self.units), dtype=self.dtype)
+        self.ops.dense_forward(
+            x, self.params["W"], self.params.get("b"), kernel or "linear", self.activation.alpha, y
+        )
+        if custom:
+            y = self.activation.forward(y)
+        self._x, self._y = x, y
+        self._applied_activation = "custom" if custom else kernel
+        return y
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray | None:
+        """dL/dy (batch, units) -> dL/dx (batch, n_in); fills grads["W"] and grads["b"]."""
+        if self._x is None:
+            raise RuntimeError(f"{self.name}.backward called before forward")
+        kernel = self._applied_activation
+        if kernel == "custom":
+            grad_output = self.activation.backward(grad_output)
+            kernel = "linear"
+        grad_z = np.empty_like(self._y)
+        grad_x = np.empty_like(self._x) if self.compute_input_grad else None
+        self.ops.dense_backward(
+            self._x,
+            self.params["W"],
+            self._y,
+            np.asarray(grad_output, dtype=self.dtype),
+            kernel,
+            self.activation.alpha,
+            self.grads["W"],
+            self.grads.get("b"),
+            grad_z,
+            grad_x,
+        )
+        self._add_regularizer_grads()
+        return grad_x
+
+    backward_logits = backward
+
+    def _add_regularizer_grads(self) -> None:
+        if self.kernel_regularizer is not None:
+            self.grads["W"] += self.kernel_regularizer.gradient(self.params["W"])
+        if self.bias_regularizer is not None and self.use_bias:
+            self.grads["b"] += self.bias_regularizer.gradient(self.params["b"])
+
+    def regularization_loss(self) -> float:
+        total = 0.0
+        if self.kernel_regularizer is not None:
+            total += self.kernel_regularizer(self.params["W"])
+        if self.bias_regularizer is not None and self.use_bias:
+            total += self.bias_regularizer(self.params["b"])
+        return total
+
+    def flops(self) -> int:
+        """2·n_in·units multiply-adds, plus the bias add and the activation (units each)."""
+        return 2 * self.input_shape[0] * self.units + 2 * self.units
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+        }

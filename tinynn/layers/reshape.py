@@ -1,0 +1,83 @@
+"""Flatten and Reshape: change the sample shape, keep the data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tinynn.layers.base import Layer, Shape, product
+
+
+class Flatten(Layer):
+    """(batch, d1, d2, …) -> (batch, d1·d2·…). Backward reshapes the gradient back."""
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return (product(input_shape),)
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        x = self._prepare_input(x)
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        return grad_output.reshape((grad_output.shape[0], *self.input_shape))
+
+
+class Reshape(Layer):
+    """(batch, *input_shape) -> (batch, *target_shape); one target dimension may be -1."""
+
+    def __init__(self, target_shape: Shape, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        target = tuple(int(d) for d in target_shape)
+        if sum(d == -1 for d in target) > 1 or any(d == 0 or d < -1 for d in target):
+            raise ValueError(
+                f"target_shape must hold positive sizes and at most one -1, got {target}"
+            )
+        self.target_shape = target
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        size = product(input_shape)
+        known = product(d for d in self.target_shape if d != -1)
+        if -1 in self.target_shape:
+            if size % known:
+                raise ValueError(f"cannot reshape {input_shape} into {self.target_shape}")
+            return tuple(size // known if d == -1 else d for d in self.target_shape)
+        if known != size:
+            raise ValueError(
+                f"cannot reshape {input_shape} ({size} values) into {self.target_shape} "
+                f"({known} values)"
+            )
+        return self.target_shape
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        x = self._prepare_input(x)
+        return x.reshape((x.shape[0], *self.output_shape))
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        return grad_output.reshape((grad_output.shape[0], *self.input_shape))
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "target_shape": list(self.target_shape)}
+
+
+class Input(Layer):
+    """Declares the shape of one sample, as ``keras.Input(shape=(784,))`` does.
+
+    Put it first in a ``Sequential``; the model records the shape and builds from it. Used on
+    its own it is the identity.
+    """
+
+    def __init__(self, shape: Shape, **kwargs: Any) -> None:
+        super().__init__(input_shape=shape, **kwargs)
+        self.shape = self.input_shape
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        return self._prepare_input(x)
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        return grad_output
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["shape"] = config.pop("input_shape")
+        return config

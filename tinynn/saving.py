@@ -1,0 +1,203 @@
+"""Saving and loading models: one ``.npz`` file, no pickle, atomic writes.
+
+File layout (a plain NumPy ``.npz`` archive, readable with ``np.load(path)``):
+
+    __config__            uint8 bytes of a UTF-8 JSON document: format tag and version, the
+                          model config (layers by registered class name), compile settings,
+                          optimizer iteration count, random-generator states, and the name,
+                          shape and dtype of every array below
+    weights/<i>           the i-th parameter, in ``model.parameters()`` order
+    optimizer/<i>/<key>   the optimizer's per-parameter state (momentum buffers, …)
+
+Loading uses ``allow_pickle=False`` and instantiates only classes found in the registries
+(``tinynn.layers.LAYERS``, ``losses.LOSSES``, …), so a file can never run code. Every array is
+checked against the shape and dtype its config declares before it is used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from typing import Any
+
+import numpy as np
+
+FORMAT = "tinynn.model"
+FORMAT_VERSION = 1
+CONFIG_KEY = "__config__"
+
+
+class ModelFileError(ValueError):
+    """A model file that is corrupt, truncated, or inconsistent with its own config."""
+
+
+def save_model(model: Any, path: str | os.PathLike) -> None:
+    """Write ``model`` to ``path`` atomically: a temporary file, fsync, then rename.
+
+    If anything fails half-way (a full disk, an interrupt), the previous file at ``path`` is
+    left untouched and the temporary file is removed.
+    """
+    from tinynn import losses, metrics, optimizers
+
+    model._require_built()
+    arrays: dict[str, np.ndarray] = {}
+    manifest = []
+    for i, (param, _) in enumerate(model.parameters()):
+        arrays[f"weights/{i}"] = param
+        manifest.append(
+            {"key": f"weights/{i}", "shape": list(param.shape), "dtype": param.dtype.name}
+        )
+    config: dict[str, Any] = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "model": {"class_name": "Sequential", "config": model.get_config()},
+        "compile": None,
+        "rng": {
+            "model": model.rng.bit_generator.state,
+            "layers": [layer.rng.bit_generator.state for layer in model.layers],
+        },
+        "arrays": manifest,
+    }
+    if model.optimizer is not None and model.loss is not None:
+        state = model.optimizer.state_dict()
+        for i, buffers in enumerate(state["state"]):
+            for key, value in buffers.items():
+                name = f"optimizer/{i}/{key}"
+                arrays[name] = np.asarray(value)
+                manifest.append(
+                    {
+                        "key": name,
+                        "shape": list(np.shape(value)),
+                        "dtype": np.asarray(value).dtype.name,
+                    }
+                )
+        config["compile"] = {
+            "optimizer": optimizers.serialize(model.optimizer),
+            "optimizer_iterations": int(state["iterations"]),
+            "optimizer_slots": [sorted(buffers) for buffers in state["state"]],
+            "loss": losses.serialize(model.loss),
+            "metrics": [
+                spec if isinstance(spec, str) else metrics.name_of(spec)
+                for spec in model._metric_specs
+            ],
+            "backend": model.backend,
+        }
+    arrays[CONFIG_KEY] = np.frombuffer(json.dumps(config).encode("utf-8"), dtype=np.uint8)
+    _atomic_savez(os.fspath(path), arrays)
+
+
+def _atomic_savez(path: str, arrays: dict[str, np.ndarray]) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temp_path = tempfile.mkstemp(prefix=".tinynn-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            np.savez(stream, **arrays)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temp_path, path)
+    except BaseException:
+        if os.path.exists(temp_path):
+            os.remove(temp_path)
+        raise
+
+
+def read_model_file(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The validated config and arrays of a model file, or ``ModelFileError``."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no model file at {path!r}")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as error:
+        raise ModelFileError(
+            f"{path!r} is not a readable tinynn model file (corrupt, truncated, or holding "
+            f"pickled objects): {error}"
+        ) from None
+    if CONFIG_KEY not in arrays:
+        raise ModelFileError(f"{path!r} has no {CONFIG_KEY!r} entry; it was not written by tinynn")
+    try:
+        config = json.loads(arrays.pop(CONFIG_KEY).tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ModelFileError(f"{path!r} has an unreadable config: {error}") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise ModelFileError(f"{path!r} is not a tinynn model (format tag missing)")
+    if config.get("format_version") != FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path!r} has format version {config.get('format_version')!r}; "
+            f"this tinynn reads version {FORMAT_VERSION}"
+        )
+    for entry in config.get("arrays", []):
+        key = entry.get("key")
+        if key not in arrays:
+            raise ModelFileError(f"{path!r} is missing the array {key!r}")
+        array = arrays[key]
+        if list(array.shape) != entry.get("shape") or array.dtype.name != entry.get("dtype"):
+            raise ModelFileError(
+                f"{path!r}: array {key!r} has shape {array.shape} and dtype {array.dtype}; "
+                f"the config declares {tuple(entry.get('shape') or ())} and {entry.get('dtype')}"
+            )
+    return config, arrays
+
+
+def load_model(path: str | os.PathLike) -> Any:
+    """Rebuild, re-weight and (if it was compiled) re-compile a saved ``Sequential``."""
+    from tinynn import losses, optimizers
+    from tinynn.models import Sequential
+
+    config, arrays = read_model_file(path)
+    model_spec = config.get("model", {})
+    if model_spec.get("class_name") != "Sequential":
+        raise ModelFileError(f"unknown model class {model_spec.get('class_name')!r}")
+    model = Sequential.from_config(model_spec.get("config", {}))
+    model.build()
+    params = [param for param, _ in model.parameters()]
+    weights = [arrays.get(f"weights/{i}") for i in range(len(params))]
+    for i, (param, value) in enumerate(zip(params, weights, strict=True)):
+        if value is None or value.shape != param.shape or value.dtype != param.dtype:
+            raise ModelFileError(
+                f"weight {i} does not fit the model: expected {param.shape} {param.dtype}, "
+                f"found {None if value is None else (value.shape, value.dtype.name)}"
+            )
+        param[...] = value
+    _restore_rng(model, config.get("rng", {}))
+    compiled = config.get("compile")
+    if compiled:
+        model.compile(
+            optimizer=optimizers.get(compiled["optimizer"]),
+            loss=losses.get(compiled["loss"]),
+            metrics=compiled.get("metrics", []),
+            backend=compiled.get("backend", "auto"),
+        )
+        slots = compiled.get("optimizer_slots", [])
+        try:
+            state = [
+                {key: arrays[f"optimizer/{i}/{key}"] for key in keys}
+                for i, keys in enumerate(slots)
+            ]
+            model.optimizer.load_state_dict(
+                {
+                    "class_name": compiled["optimizer"]["class_name"],
+                    "iterations": compiled.get("optimizer_iterations", 0),
+                    "config": compiled["optimizer"]["config"],
+                    "shapes": [list(param.shape) for param in params] if state else [],
+                    "state": state,
+                }
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise ModelFileError(f"optimizer state does not fit the model: {error}") from None
+    return model
+
+
+def _restore_rng(model: Any, states: dict[str, Any]) -> None:
+    def restore(generator: np.random.Generator, state: Any) -> None:
+        if not isinstance(state, dict) or state.get("bit_generator") != "PCG64":
+            raise ModelFileError("random-generator state must be a PCG64 state")
+        generator.bit_generator.state = state
+
+    if "model" in states:
+        restore(model.rng, states["model"])
+    for layer, state in zip(model.layers, states.get("layers", []), strict=False):
+        restore(layer.rng, state)

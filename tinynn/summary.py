@@ -1,0 +1,46 @@
+"""The text table printed by ``model.summary()``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _shape_text(shape: tuple[int, ...] | None) -> str:
+    return "(None, " + ", ".join(str(d) for d in shape) + ")" if shape else "?"
+
+
+def format_summary(model: Any) -> str:
+    """Layers with their output shapes, parameter counts and forward FLOPs per sample.
+
+    FLOPs count a multiply-add as two operations, as most papers do.
+    """
+    header = ("Layer (type)", "Output Shape", "Param #", "FLOPs/sample")
+    rows = [
+        (
+            f"{layer.name} ({type(layer).__name__})",
+            _shape_text(layer.output_shape),
+            f"{layer.count_params():,}",
+            f"{layer.flops():,}",
+        )
+        for layer in model.layers
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) + 2 for i in range(4)]
+    rule = "─" * sum(widths)
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True))
+
+    total_params = model.count_params()
+    total_flops = sum(layer.flops() for layer in model.layers)
+    param_bytes = sum(p.nbytes for p, _ in model.parameters())
+    parts = [
+        f'Model: "{model.name}"',
+        rule,
+        line(header),
+        rule.replace("─", "═"),
+        *(line(row) for row in rows),
+        rule,
+        f"Total params: {total_params:,} ({param_bytes / 1024:.2f} KB, {model.dtype.name})",
+        f"Forward FLOPs per sample: {total_flops:,}",
+    ]
+    return "\n".join(parts)
