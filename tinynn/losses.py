@@ -213,7 +213,7 @@ class SparseCategoricalCrossentropy(Loss):
         p = np.clip(picked, EPSILON, 1.0 - EPSILON)
         inside = (picked > EPSILON) & (picked < 1.0 - EPSILON)
         self._grad = np.zeros_like(y_pred)
-        self._grad[rows, labels] = -inside / (n * p)
+        self._grad[rows, labels] = np.where(inside, -1.0 / (n * p), 0.0)
         return float(-np.sum(np.log(p)) / n)
 
     def with_logits(self) -> Loss:

@@ -94,6 +94,8 @@ class Sequential:
             layer.name, suffix = f"{base}_{suffix}", suffix + 1
         self.layers.append(layer)
         self.built = False
+        if self.input_shape is not None:
+            self.build()  # as in Keras: with a known input shape, weights exist right away
 
     def build(self, input_shape: Sequence[int] | None = None) -> None:
         """Create every layer's weights for samples of ``input_shape`` (without batch)."""

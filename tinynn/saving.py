@@ -33,8 +33,11 @@ class ModelFileError(ValueError):
     """A model file that is corrupt, truncated, or inconsistent with its own config."""
 
 
-def save_model(model: Any, path: str | os.PathLike) -> None:
+def save_model(model: Any, path: str | os.PathLike, metadata: dict | None = None) -> None:
     """Write ``model`` to ``path`` atomically: a temporary file, fsync, then rename.
+
+    ``metadata`` is any JSON-able dict stored beside the config (the CLI records the data set
+    and split there); ``read_model_file(path)[0]["metadata"]`` returns it.
 
     If anything fails half-way (a full disk, an interrupt), the previous file at ``path`` is
     left untouched and the temporary file is removed.
@@ -59,6 +62,7 @@ def save_model(model: Any, path: str | os.PathLike) -> None:
             "layers": [layer.rng.bit_generator.state for layer in model.layers],
         },
         "arrays": manifest,
+        "metadata": metadata or {},
     }
     if model.optimizer is not None and model.loss is not None:
         state = model.optimizer.state_dict()
