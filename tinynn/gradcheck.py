@@ -52,18 +52,19 @@ def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
 def numerical_gradient(f: Callable[[], float], array: np.ndarray, eps: float = 1e-6) -> np.ndarray:
     """Central differences of the scalar f() with respect to every entry of ``array``.
 
-    ``array`` is perturbed in place and restored exactly afterwards.
+    ``array`` is perturbed in place (so f must read it) and restored exactly afterwards.
+    Indexing with ``np.ndindex`` rather than a flat view also works for non-contiguous arrays,
+    where ``reshape(-1)`` would silently perturb a copy.
     """
-    grad = np.zeros_like(array, dtype=np.float64)
-    flat = array.reshape(-1)
-    for i in range(flat.size):
-        original = flat[i]
-        flat[i] = original + eps
+    grad = np.zeros(array.shape, dtype=np.float64)
+    for index in np.ndindex(array.shape):
+        original = array[index]
+        array[index] = original + eps
         plus = f()
-        flat[i] = original - eps
+        array[index] = original - eps
         minus = f()
-        flat[i] = original
-        grad.reshape(-1)[i] = (plus - minus) / (2.0 * eps)
+        array[index] = original
+        grad[index] = (plus - minus) / (2.0 * eps)
     return grad
 
 

@@ -19,7 +19,13 @@ import numpy as np
 
 
 def compute_fans(shape: tuple[int, ...]) -> tuple[int, int]:
-    """(fan_in, fan_out) of a weight of the given shape, following Keras's convention."""
+    """(fan_in, fan_out) of a weight of the given shape, following Keras's convention.
+
+    ()                   -> (1, 1)
+    (n,)                 -> (n, n)                         a bias or scale vector
+    (n_in, n_out)        -> (n_in, n_out)                  a Dense kernel
+    (kh, kw, c_in, c_out) -> (kh·kw·c_in, kh·kw·c_out)     a Conv2D kernel (any rank works)
+    """
     if len(shape) == 0:
         return 1, 1
     if len(shape) == 1:
@@ -42,7 +48,9 @@ class Initializer:
     ) -> np.ndarray:
         if self.seed is not None or rng is None:
             rng = np.random.default_rng(self.seed)
-        return self.sample(tuple(shape), rng).astype(dtype, copy=False)
+        if isinstance(shape, int | np.integer):
+            shape = (shape,)
+        return self.sample(tuple(int(d) for d in shape), rng).astype(dtype, copy=False)
 
     def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         raise NotImplementedError
@@ -86,8 +94,27 @@ class RandomNormal(Initializer):
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
 
 
+class RandomUniform(Initializer):
+    """U(minval, maxval), Keras's defaults minval=−0.05, maxval=0.05."""
+
+    def __init__(
+        self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None
+    ) -> None:
+        super().__init__(seed)
+        if not minval <= maxval:
+            raise ValueError(f"minval must be <= maxval, got minval={minval}, maxval={maxval}")
+        self.minval = minval
+        self.maxval = maxval
+
+    def sample(self, shape, rng):
+        return rng.uniform(self.minval, self.maxval, size=shape)
+
+    def get_config(self):
+        return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
+
+
 class _VarianceScaling(Initializer):
-    """Draw with variance scale / fan, from a uniform or a truncated-free normal distribution.
+    """Draw with variance scale / fan, from a uniform or a plain normal.
 
     uniform: U(−limit, limit) with limit = sqrt(3 · scale / fan), whose variance is scale / fan.
     normal:  N(0, scale / fan). (Keras truncates its normal at 2σ and rescales; we keep the plain
@@ -148,6 +175,7 @@ INITIALIZERS: dict[str, type[Initializer]] = {
     "zeros": Zeros,
     "ones": Ones,
     "random_normal": RandomNormal,
+    "random_uniform": RandomUniform,
     "glorot_uniform": GlorotUniform,
     "glorot_normal": GlorotNormal,
     "he_normal": HeNormal,
@@ -179,8 +207,17 @@ def get(identifier: str | dict | Initializer) -> Initializer:
     return _lookup(identifier)()
 
 
+#: Keras's class names ("GlorotUniform", "HeNormal", …) for the same initializers.
+CLASS_NAMES: dict[str, str] = {cls.__name__: name for name, cls in INITIALIZERS.items()}
+
+
 def _lookup(name: object) -> type[Initializer]:
-    key = name.lower() if isinstance(name, str) else name
-    if key not in INITIALIZERS:
-        raise ValueError(f"Unknown initializer {name!r}; expected one of {sorted(INITIALIZERS)}")
-    return INITIALIZERS[key]
+    """The class for "glorot_uniform" (any case) or Keras's class name "GlorotUniform"."""
+    if isinstance(name, str):
+        key = CLASS_NAMES.get(name, name.lower())
+        if key in INITIALIZERS:
+            return INITIALIZERS[key]
+    raise ValueError(
+        f"Unknown initializer {name!r}; expected one of {sorted(INITIALIZERS)} "
+        f"(or a Keras class name such as 'GlorotUniform')"
+    )

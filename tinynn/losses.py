@@ -63,6 +63,12 @@ class Loss:
         return cls(**config)
 
 
+def _as_float_array(y_pred: np.ndarray) -> np.ndarray:
+    """y_pred as a floating array (lists and integer arrays become float64)."""
+    y_pred = np.asarray(y_pred)
+    return y_pred if y_pred.dtype.kind == "f" else y_pred.astype(np.float64)
+
+
 def _check_same_shape(y_pred: np.ndarray, y_true: np.ndarray) -> None:
     if y_pred.shape != y_true.shape:
         raise ValueError(
@@ -77,6 +83,7 @@ class MeanSquaredError(Loss):
     name = "mean_squared_error"
 
     def forward(self, y_pred, y_true):
+        y_pred = _as_float_array(y_pred)
         y_true = np.asarray(y_true, dtype=y_pred.dtype)
         _check_same_shape(y_pred, y_true)
         diff = y_pred - y_true
@@ -90,6 +97,7 @@ class MeanAbsoluteError(Loss):
     name = "mean_absolute_error"
 
     def forward(self, y_pred, y_true):
+        y_pred = _as_float_array(y_pred)
         y_true = np.asarray(y_true, dtype=y_pred.dtype)
         _check_same_shape(y_pred, y_true)
         diff = y_pred - y_true
@@ -112,6 +120,7 @@ class BinaryCrossentropy(Loss):
         self.from_logits = bool(from_logits)
 
     def forward(self, y_pred, y_true):
+        y_pred = _as_float_array(y_pred)
         y_true = np.asarray(y_true, dtype=y_pred.dtype)
         if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
             y_true = y_true.reshape(y_pred.shape)
@@ -146,6 +155,7 @@ class CategoricalCrossentropy(Loss):
         self.from_logits = bool(from_logits)
 
     def forward(self, y_pred, y_true):
+        y_pred = _as_float_array(y_pred)
         y_true = np.asarray(y_true, dtype=y_pred.dtype)
         _check_same_shape(y_pred, y_true)
         n = y_pred.shape[0]
@@ -199,6 +209,7 @@ class SparseCategoricalCrossentropy(Loss):
         self.from_logits = bool(from_logits)
 
     def forward(self, y_pred, y_true):
+        y_pred = _as_float_array(y_pred)
         if y_pred.ndim != 2:
             raise ValueError(f"y_pred must have shape (batch, classes), got {y_pred.shape}")
         labels = check_labels(y_true, y_pred.shape[1])

@@ -77,6 +77,10 @@ class L2(L1L2):
 
 REGULARIZERS: dict[str, type[Regularizer]] = {"l1": L1, "l2": L2, "l1_l2": L1L2, "l1l2": L1L2}
 
+#: What a bare name builds. L1L2's own defaults are 0 (as in Keras), so "l1_l2" by name would
+#: silently add nothing; by name it uses 0.01 for both, as Keras's ``l1_l2()`` shortcut does.
+_NAME_DEFAULTS: dict[type[Regularizer], dict[str, float]] = {L1L2: {"l1": 0.01, "l2": 0.01}}
+
 
 def serialize(regularizer: Regularizer | None) -> dict[str, Any] | None:
     if regularizer is None:
@@ -88,13 +92,14 @@ def serialize(regularizer: Regularizer | None) -> dict[str, Any] | None:
 
 
 def get(identifier: str | dict | Regularizer | None) -> Regularizer | None:
-    """None, a name ("l2"), a serialized dict, or an instance."""
+    """None, a name ("l1", "l2", "l1_l2"; factors 0.01), a serialized dict, or an instance."""
     if identifier is None or isinstance(identifier, Regularizer):
         return identifier
     if isinstance(identifier, dict):
         cls = _lookup(identifier.get("class_name"))
         return cls.from_config(dict(identifier.get("config", {})))
-    return _lookup(identifier)()
+    cls = _lookup(identifier)
+    return cls(**_NAME_DEFAULTS.get(cls, {}))
 
 
 def _lookup(name: object) -> type[Regularizer]:

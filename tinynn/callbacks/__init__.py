@@ -12,6 +12,7 @@ from tinynn.callbacks.checkpoint import ModelCheckpoint
 from tinynn.callbacks.csv_logger import CSVLogger
 from tinynn.callbacks.early_stopping import EarlyStopping
 from tinynn.callbacks.history import History
+from tinynn.callbacks.layer_stats import LayerStatistics
 from tinynn.callbacks.learning_rate import LearningRateScheduler, ReduceLROnPlateau
 from tinynn.callbacks.progbar import ProgbarLogger
 from tinynn.callbacks.terminate_on_nan import TerminateOnNaN
@@ -22,6 +23,7 @@ __all__ = [
     "CallbackList",
     "EarlyStopping",
     "History",
+    "LayerStatistics",
     "LearningRateScheduler",
     "ModelCheckpoint",
     "ProgbarLogger",

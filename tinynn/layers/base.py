@@ -60,7 +60,9 @@ class Layer:
     ) -> None:
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
-        self.input_shape: Shape | None = _as_shape(input_shape) if input_shape else None
+        self.input_shape: Shape | None = (
+            _as_shape(input_shape) if input_shape is not None else None
+        )
         self.output_shape: Shape | None = None
         self.built = False
         self.name = name or _snake_case(type(self).__name__)
@@ -104,14 +106,18 @@ class Layer:
         return self.forward(x, training=training)
 
     def _prepare_input(self, x: np.ndarray) -> np.ndarray:
-        """Build on first use, then check that x is (batch, *input_shape) in our dtype."""
+        """Build on first use, then check that x is (batch, *input_shape) in our dtype.
+
+        A layer given ``input_shape=`` builds for that shape, so a batch of another shape is
+        refused rather than silently changing the layer; otherwise x's shape decides.
+        """
         x = np.asarray(x)
         if not self.built:
             if x.ndim < 2:
                 raise ValueError(
                     f"{self.name}: expected a batch of shape (batch, ...), got shape {x.shape}"
                 )
-            self.build(x.shape[1:])
+            self.build(self.input_shape if self.input_shape is not None else x.shape[1:])
         if x.shape[1:] != self.input_shape:
             expected = ", ".join(str(d) for d in self.input_shape)
             raise ValueError(

@@ -51,12 +51,14 @@ class Dense(Layer):
         self._applied_activation = "linear"
 
     def build(self, input_shape: Shape) -> None:
-        super().build(input_shape)
-        if len(self.input_shape) != 1:
+        """Create W (n_in, units) and b (units,) for samples of shape (n_in,)."""
+        # Check before the base class marks the layer built, so a refused shape leaves no trace.
+        if len(tuple(input_shape)) != 1:
             raise ValueError(
-                f"{self.name}: Dense expects samples of shape (features,), got {self.input_shape};"
-                " add a Flatten layer before it"
+                f"{self.name}: Dense expects samples of shape (features,), got "
+                f"{tuple(input_shape)}; add a Flatten layer before it"
             )
+        super().build(input_shape)
         self.add_weight("W", (self.input_shape[0], self.units), self.kernel_initializer)
         if self.use_bias:
             self.add_weight("b", (self.units,), self.bias_initializer)
@@ -111,6 +113,7 @@ class Dense(Layer):
         self._add_regularizer_grads()
         return grad_x
 
+    # After forward_logits the cached activation is "linear", so the same backward serves both.
     backward_logits = backward
 
     def _add_regularizer_grads(self) -> None:

@@ -28,7 +28,14 @@ class Reshape(Layer):
 
     def __init__(self, target_shape: Shape, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        target = tuple(int(d) for d in target_shape)
+        if isinstance(target_shape, int | np.integer):
+            target_shape = (target_shape,)
+        try:
+            target = tuple(int(d) for d in target_shape)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"target_shape must be a tuple of ints such as (4, -1), got {target_shape!r}"
+            ) from None
         if sum(d == -1 for d in target) > 1 or any(d == 0 or d < -1 for d in target):
             raise ValueError(
                 f"target_shape must hold positive sizes and at most one -1, got {target}"

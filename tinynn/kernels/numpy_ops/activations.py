@@ -32,15 +32,18 @@ def linear_backward(y: np.ndarray, grad: np.ndarray, alpha: float, out: np.ndarr
 
 
 def sigmoid(x: np.ndarray, alpha: float, out: np.ndarray) -> np.ndarray:
-    """f(x) = 1 / (1 + e^-x), computed as (1 + tanh(x/2)) / 2.
+    """f(x) = 1 / (1 + e^−x), from e = e^(−|x|), which lies in (0, 1]:
 
-    The tanh form is algebraically identical but never overflows: ``exp(-x)`` for x = -1e4
-    would be inf, while tanh saturates cleanly at -1.
+        x ≥ 0:  1 / (1 + e)            x < 0:  e / (1 + e)     (multiply top and bottom by e^x)
+
+    Both branches are the same function, but this way we only ever exponentiate a number ≤ 0,
+    so nothing overflows (``exp(-x)`` at x = −1e4 would be inf). It also keeps small outputs
+    accurate: sigmoid(−20) = 2.06e−9 in float32, where the tempting (1 + tanh(x/2)) / 2
+    cancels to exactly 0.
     """
-    np.multiply(x, 0.5, out=out)
-    np.tanh(out, out=out)
-    out += 1.0
-    out *= 0.5
+    e = np.exp(-np.abs(x))
+    numerator = np.where(x >= 0, 1.0, e)
+    np.divide(numerator, 1.0 + e, out=out)
     return out
 
 
@@ -152,13 +155,22 @@ ACTIVATION_KERNELS: dict[str, tuple[ActivationKernel, ActivationGradKernel]] = {
 }
 
 
+def _kernels(name: str) -> tuple[ActivationKernel, ActivationGradKernel]:
+    try:
+        return ACTIVATION_KERNELS[name]
+    except KeyError:
+        raise ValueError(
+            f"Unknown activation kernel {name!r}; expected one of {sorted(ACTIVATION_KERNELS)}"
+        ) from None
+
+
 def activation_forward(name: str, x: np.ndarray, alpha: float, out: np.ndarray) -> np.ndarray:
-    """out = f(x) for the activation called ``name``."""
-    return ACTIVATION_KERNELS[name][0](x, alpha, out)
+    """out = f(x) for the activation called ``name``; out may be x itself."""
+    return _kernels(name)[0](x, alpha, out)
 
 
 def activation_backward(
     name: str, y: np.ndarray, grad: np.ndarray, alpha: float, out: np.ndarray
 ) -> np.ndarray:
-    """out = grad * f'(x), from the cached output y = f(x)."""
-    return ACTIVATION_KERNELS[name][1](y, grad, alpha, out)
+    """out = grad * f'(x), from the cached output y = f(x); out may be grad (or y) itself."""
+    return _kernels(name)[1](y, grad, alpha, out)

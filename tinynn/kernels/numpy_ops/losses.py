@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinynn.kernels.numpy_ops.activations import sigmoid
+
 
 def _softmax_and_logsumexp(logits: np.ndarray, probs_out: np.ndarray) -> np.ndarray:
     """Fill probs_out with softmax(logits) and return logsumexp(logits) per row, (batch, 1)."""
@@ -41,7 +43,11 @@ def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray, grad_out: np.
 def sparse_softmax_cross_entropy(
     logits: np.ndarray, labels: np.ndarray, grad_out: np.ndarray
 ) -> float:
-    """As softmax_cross_entropy, with integer labels (batch,) in place of one-hot rows."""
+    """As softmax_cross_entropy, with integer labels (batch,) in place of one-hot rows.
+
+    logits, grad_out: (batch, classes); labels: (batch,) ints in [0, classes). Returns
+    L = (1/N) Σ_n [ lse(z_n) − z_{n, label_n} ] and writes dL/dz = (p − onehot(labels)) / N.
+    """
     n = logits.shape[0]
     rows = np.arange(n)
     lse = _softmax_and_logsumexp(logits, grad_out)[:, 0]
@@ -57,13 +63,11 @@ def sigmoid_cross_entropy(logits: np.ndarray, targets: np.ndarray, grad_out: np.
     Per element, −[y log σ(z) + (1 − y) log(1 − σ(z))] = max(z, 0) − z·y + log(1 + e^−|z|),
     which never exponentiates a positive number. The mean runs over every element, as Keras
     averages over the last axis and then the batch. dL/dz = (σ(z) − y) / (number of elements).
+    logits, targets, grad_out: one shape, usually (batch, units).
     """
     size = logits.size
     per_element = np.maximum(logits, 0.0) - logits * targets + np.log1p(np.exp(-np.abs(logits)))
-    np.multiply(logits, 0.5, out=grad_out)
-    np.tanh(grad_out, out=grad_out)
-    grad_out += 1.0
-    grad_out *= 0.5
+    sigmoid(logits, 0.0, grad_out)
     grad_out -= targets
     grad_out /= size
     return float(per_element.sum() / size)

@@ -1,0 +1,176 @@
+"""Data sets for the command line: load, split, and scale them the same way every time.
+
+``train`` describes what it used in three small JSON-able dicts, stored in the model file's
+metadata; ``evaluate`` and ``predict`` read them back so they see the data exactly as
+training did:
+
+    dataset        {"name": "spirals", "options": {"n_samples": 300, ..., "seed": 0}}
+    split          {"method": "stratified", "test_size": 0.2, "seed": 0}
+                   or {"method": "official"} (MNIST's own 60k/10k train/test files)
+    preprocessing  {"kind": "none"} | {"kind": "divide", "by": 255.0}
+                   | {"kind": "standardize", "mean": [...], "scale": [...]}
+
+"Raw" features are what the data set (or a CSV file) holds: digits pixels already in [0, 1],
+MNIST pixels 0..255 flattened to 784 columns, spiral coordinates as generated. The
+preprocessing turns raw features into model inputs; the standardize statistics come from the
+training split only, so no information leaks from the test split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tinynn import datasets
+from tinynn.cli import csvfiles
+
+DATASETS = ("digits", "spirals", "moons", "mnist", "fashion_mnist", "csv")
+_IMAGE_SETS = {"mnist": datasets.load_mnist, "fashion_mnist": datasets.load_fashion_mnist}
+
+
+@dataclass
+class Split:
+    """Raw features and class indices of one train/test split, with the class labels."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    classes: list[Any]
+
+
+def add_dataset_arguments(parser: argparse.ArgumentParser, for_training: bool) -> None:
+    """``--dataset``, ``--data`` and ``--label-column``, shared by train and evaluate."""
+    recorded = "" if for_training else " (default: the one recorded in the model file)"
+    parser.add_argument(
+        "--dataset",
+        choices=DATASETS,
+        default="digits" if for_training else None,
+        help="data set: bundled 8x8 digits, synthetic spirals/moons, MNIST or Fashion-MNIST "
+        "IDX files, or a CSV file" + (" (default: %(default)s)" if for_training else recorded),
+    )
+    parser.add_argument(
+        "--data",
+        metavar="PATH",
+        default=None,
+        help="for mnist/fashion_mnist: folder of the four IDX files (default: "
+        "~/.cache/tinynn/<name>, downloaded if missing); for csv: the CSV file" + recorded,
+    )
+    parser.add_argument(
+        "--label-column",
+        metavar="NAME",
+        default="label" if for_training else None,
+        help="csv only: the column holding the class labels; every other column must be "
+        "numeric" + (" (default: %(default)s)" if for_training else recorded),
+    )
+
+
+def dataset_spec(name: str, data: str | None, label_column: str | None, seed: int) -> dict:
+    """The ``{"name", "options"}`` record of a data set chosen on the command line."""
+    options: dict[str, Any]
+    if name == "digits":
+        options = {}
+    elif name == "spirals":
+        options = {"n_samples": 300, "n_classes": 3, "noise": 0.2, "seed": seed}
+    elif name == "moons":
+        options = {"n_samples": 200, "noise": 0.1, "seed": seed}
+    elif name in _IMAGE_SETS:
+        options = {"path": os.path.abspath(data) if data else None}
+    elif name == "csv":
+        if not data:
+            raise ValueError("--dataset csv needs --data PATH naming the CSV file")
+        options = {"path": os.path.abspath(data), "label_column": label_column or "label"}
+    else:
+        raise ValueError(f"unknown dataset {name!r}; expected one of {list(DATASETS)}")
+    if data and name in ("digits", "spirals", "moons"):
+        raise ValueError(f"--data is only used with mnist, fashion_mnist or csv, not {name}")
+    return {"name": name, "options": options}
+
+
+def split_spec(name: str, test_size: float, seed: int) -> dict:
+    """How to cut the data set into train and test rows."""
+    if name in _IMAGE_SETS:
+        return {"method": "official"}
+    return {"method": "stratified", "test_size": test_size, "seed": seed}
+
+
+def load_split(dataset: dict, split: dict, classes: list[Any] | None = None) -> Split:
+    """Load ``dataset`` and cut it as ``split`` says. ``classes`` maps CSV labels to indices."""
+    name, options = dataset.get("name"), dict(dataset.get("options") or {})
+    if name in _IMAGE_SETS:
+        (x_train, y_train), (x_test, y_test) = _IMAGE_SETS[name](options.get("path"))
+        return Split(
+            x_train.reshape(len(x_train), -1),
+            y_train.astype(np.int64),
+            x_test.reshape(len(x_test), -1),
+            y_test.astype(np.int64),
+            list(range(10)),
+        )
+    if name == "digits":
+        x, y = datasets.load_digits()
+    elif name == "spirals":
+        x, y = datasets.make_spirals(**options)
+    elif name == "moons":
+        x, y = datasets.make_moons(**options)
+    elif name == "csv":
+        x, y, classes = csvfiles.read_labelled(options["path"], options["label_column"], classes)
+    else:
+        raise ValueError(f"unknown dataset {name!r}; expected one of {list(DATASETS)}")
+    if classes is None:
+        classes = list(range(int(y.max()) + 1))
+    if split.get("method") != "stratified":
+        raise ValueError(f"dataset {name!r} cannot use the split {split!r}")
+    x_train, x_test, y_train, y_test = datasets.train_test_split(
+        x, y, test_size=split["test_size"], stratify=y, seed=split["seed"]
+    )
+    return Split(x_train, y_train, x_test, y_test, list(classes))
+
+
+def fit_preprocessing(name: str, x_train: np.ndarray) -> dict:
+    """The preprocessing record for a data set, fitted on its training rows."""
+    if name == "digits":
+        return {"kind": "none"}
+    if name in _IMAGE_SETS:
+        return {"kind": "divide", "by": 255.0}
+    scaler = datasets.StandardScaler().fit(x_train)
+    return {"kind": "standardize", "mean": scaler.mean_.tolist(), "scale": scaler.scale_.tolist()}
+
+
+def apply_preprocessing(x: np.ndarray, preprocessing: dict | None) -> np.ndarray:
+    """Raw features (n, n_features) -> float32 model inputs, as recorded at training time."""
+    x = np.asarray(x, dtype=np.float64)
+    kind = (preprocessing or {}).get("kind", "none")
+    if kind == "divide":
+        x = x / float(preprocessing["by"])
+    elif kind == "standardize":
+        x = datasets.standardize(x, preprocessing["mean"], preprocessing["scale"])[0]
+    elif kind != "none":
+        raise ValueError(
+            f"unknown preprocessing {kind!r} in the model file; expected none, divide or "
+            "standardize"
+        )
+    return x.astype(np.float32)
+
+
+def check_feature_count(x: np.ndarray, model: Any, source: str) -> None:
+    """A clear error when rows have a different width than the model's input."""
+    expected = model.input_shape
+    if expected is None or len(expected) != 1:
+        raise ValueError(f"the model takes inputs of shape {expected}; expected a flat vector")
+    if x.ndim != 2 or x.shape[1] != expected[0]:
+        width = x.shape[1] if x.ndim == 2 else x.shape
+        raise ValueError(f"{source} has {width} features per row; the model expects {expected[0]}")
+
+
+def check_labels(y: np.ndarray, model: Any, source: str) -> None:
+    """Every class index must be an output unit of the model."""
+    n_outputs = model.output_shape[-1]
+    if len(y) and int(y.max()) >= n_outputs:
+        raise ValueError(
+            f"{source} has class index {int(y.max())}, but the model has only "
+            f"{n_outputs} outputs (classes 0..{n_outputs - 1})"
+        )
