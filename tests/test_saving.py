@@ -150,7 +150,7 @@ def test_wrong_shape_is_named(saved):
 
 def test_shape_that_disagrees_with_the_layer_config_is_refused(saved):
     def widen(config):
-        config["model"]["config"]["layers"][0]["config"]["units"] = 17
+        config["model"]["config"]["layers"][-1]["config"]["units"] = 4
 
     rewrite(saved, widen)
     with pytest.raises(ValueError, match="does not fit the model"):

@@ -32,20 +32,32 @@ class ActivationFunction:
         self.output: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """y = f(x), any shape. Caches y for backward."""
+        """y = f(x), any shape (softmax: over the last axis). Caches y for backward."""
+        self._require_kernel()
+        x = np.asarray(x)
+        if x.dtype.kind != "f":
+            x = x.astype(np.float64)
         self.output = numpy_ops.activation_forward(
             self.kernel_name, x, self.alpha, np.empty_like(x)
         )
         return self.output
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        """dL/dx = dL/dy ⊙ f'(x), from the y cached by the last forward."""
+        """dL/dx = dL/dy ⊙ f'(x), from the y cached by the last forward; y's shape."""
+        self._require_kernel()
         if self.output is None:
             raise RuntimeError(f"{self.name}.backward called before forward")
-        out = np.empty_like(grad_output)
+        grad_output = np.asarray(grad_output, dtype=self.output.dtype)
+        out = np.empty_like(self.output)
         return numpy_ops.activation_backward(
             self.kernel_name, self.output, grad_output, self.alpha, out
         )
+
+    def _require_kernel(self) -> None:
+        if self.kernel_name is None:
+            raise NotImplementedError(
+                f"{type(self).__name__} has no built-in kernel; override forward and backward"
+            )
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)

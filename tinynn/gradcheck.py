@@ -9,9 +9,10 @@ and report the relative error ‖g_analytic − g_numeric‖ / (‖g_analytic‖
 array. In float64 with ε = 1e-6 a correct backward gives about 1e-9 or better; a wrong one
 gives something near 1. Run checks in float64: float32 round-off alone is ~1e-4 here.
 
-For a layer, L is the scalar Σ y ⊙ R for a fixed random R, so every output receives a
-different upstream gradient R = dL/dy. Layers with randomness (Dropout) have their generator
-rewound before every forward, so each evaluation sees the same mask.
+For a layer, L is the scalar Σ y ⊙ R + (the layer's regularization penalty) for a fixed
+random R, so every output receives a different upstream gradient R = dL/dy. Layers with
+randomness (Dropout) have their generator rewound before every forward, so each evaluation
+sees the same mask.
 """
 
 from __future__ import annotations
@@ -75,7 +76,9 @@ def _require_float64(array: np.ndarray, what: str) -> None:
         )
 
 
-def check_layer(layer, x: np.ndarray, training: bool = False, eps: float = 1e-6, seed: int = 0):
+def check_layer(
+    layer, x: np.ndarray, training: bool = False, eps: float = 1e-6, seed: int = 0
+) -> GradCheckResult:
     """Check ``layer.backward`` for its parameters and its input x (batch, *input_shape)."""
     x = np.array(x, dtype=np.float64)
     if layer.dtype is None:
@@ -91,7 +94,8 @@ def check_layer(layer, x: np.ndarray, training: bool = False, eps: float = 1e-6,
         _require_float64(param, f"parameter {name!r}")
 
     def loss() -> float:
-        return float(np.sum(forward() * upstream))
+        # backward adds each regularizer's gradient to grads, so the penalty belongs in L too.
+        return float(np.sum(forward() * upstream)) + layer.regularization_loss()
 
     forward()
     grad_x = layer.backward(upstream.copy())
@@ -104,7 +108,9 @@ def check_layer(layer, x: np.ndarray, training: bool = False, eps: float = 1e-6,
     return result
 
 
-def check_activation(activation, x: np.ndarray, eps: float = 1e-6, seed: int = 0):
+def check_activation(
+    activation, x: np.ndarray, eps: float = 1e-6, seed: int = 0
+) -> GradCheckResult:
     """Check ``activation.backward`` against differences of ``activation.forward``."""
     x = np.array(x, dtype=np.float64)
     upstream = np.random.default_rng(seed).normal(size=x.shape)
@@ -117,7 +123,7 @@ def check_activation(activation, x: np.ndarray, eps: float = 1e-6, seed: int = 0
     return GradCheckResult({"x": relative_error(analytic, numerical_gradient(loss, x, eps))})
 
 
-def check_loss(loss, y_pred: np.ndarray, y_true: np.ndarray, eps: float = 1e-6):
+def check_loss(loss, y_pred: np.ndarray, y_true: np.ndarray, eps: float = 1e-6) -> GradCheckResult:
     """Check ``loss.backward`` (dL/dy_pred) against differences of ``loss.forward``."""
     y_pred = np.array(y_pred, dtype=np.float64)
     loss.forward(y_pred, y_true)
@@ -126,14 +132,14 @@ def check_loss(loss, y_pred: np.ndarray, y_true: np.ndarray, eps: float = 1e-6):
     return GradCheckResult({"y_pred": relative_error(analytic, numeric)})
 
 
-def check_regularizer(regularizer, w: np.ndarray, eps: float = 1e-6):
+def check_regularizer(regularizer, w: np.ndarray, eps: float = 1e-6) -> GradCheckResult:
     """Check ``regularizer.gradient`` against differences of the penalty."""
     w = np.array(w, dtype=np.float64)
     numeric = numerical_gradient(lambda: regularizer(w), w, eps)
     return GradCheckResult({"w": relative_error(regularizer.gradient(w), numeric)})
 
 
-def check_model(model, x: np.ndarray, y: np.ndarray, eps: float = 1e-6):
+def check_model(model, x: np.ndarray, y: np.ndarray, eps: float = 1e-6) -> GradCheckResult:
     """Check every parameter gradient of a compiled float64 model on one batch.
 
     The loss is the one training uses (fused with the output activation when it applies),

@@ -198,7 +198,7 @@ def serialize(initializer: Initializer) -> dict[str, Any]:
 
 
 def get(identifier: str | dict | Initializer) -> Initializer:
-    """An initializer from a name ("he_normal"), a serialized dict, or an instance."""
+    """An initializer from a name ("he_normal" or Keras's "HeNormal"), a dict, or an instance."""
     if isinstance(identifier, Initializer):
         return identifier
     if isinstance(identifier, dict):
@@ -219,5 +219,5 @@ def _lookup(name: object) -> type[Initializer]:
             return INITIALIZERS[key]
     raise ValueError(
         f"Unknown initializer {name!r}; expected one of {sorted(INITIALIZERS)} "
-        f"(or a Keras class name such as 'GlorotUniform')"
+        "(or a Keras class name such as 'GlorotUniform')"
     )

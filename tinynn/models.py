@@ -110,13 +110,13 @@ class Sequential:
             raise ValueError("the model has no layers; add some before building")
         shape = self.input_shape
         for layer in self.layers:
-            if not layer.built:
-                layer.build(shape)
-            elif layer.input_shape != shape:
+            if layer.input_shape is not None and layer.input_shape != shape:
                 raise ValueError(
-                    f"layer {layer.name!r} was built for input {layer.input_shape}, "
+                    f"layer {layer.name!r} declares input shape {layer.input_shape}, "
                     f"but the previous layer outputs {shape}"
                 )
+            if not layer.built:
+                layer.build(shape)
             shape = layer.output_shape
         self.layers[0].compute_input_grad = False
         self.built = True

@@ -100,6 +100,10 @@ def _atomic_savez(path: str, arrays: dict[str, np.ndarray]) -> None:
             np.savez(stream, **arrays)
             stream.flush()
             os.fsync(stream.fileno())
+        # mkstemp creates the file private (0600); give it the mode a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp_path, 0o666 & ~umask)
         os.replace(temp_path, path)
     except BaseException:
         if os.path.exists(temp_path):
@@ -112,6 +116,12 @@ def read_model_file(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, 
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no model file at {path!r}")
+    with open(path, "rb") as stream:
+        signature = stream.read(4)
+    if signature != b"PK\x03\x04":
+        raise ModelFileError(
+            f"{path!r} is not a readable tinynn model file: it is not an .npz (zip) archive"
+        )
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}

@@ -56,9 +56,7 @@ def _to_float(path: str, line: int, column: str, cell: str) -> float:
     except ValueError:
         value = None
     if value is None or not math.isfinite(value):
-        raise ValueError(
-            f"{path!r} line {line}, column {column}: {cell!r} is not a finite number"
-        )
+        raise ValueError(f"{path!r} line {line}, column {column}: {cell!r} is not a finite number")
     return value
 
 

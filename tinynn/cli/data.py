@@ -57,8 +57,9 @@ def add_dataset_arguments(parser: argparse.ArgumentParser, for_training: bool) -
         "--data",
         metavar="PATH",
         default=None,
-        help="for mnist/fashion_mnist: folder of the four IDX files (default: "
-        "~/.cache/tinynn/<name>, downloaded if missing); for csv: the CSV file" + recorded,
+        help="for mnist/fashion_mnist: the folder of the four IDX files (without --data: "
+        "$TINYNN_DATA/<name> or ~/.cache/tinynn/<name>, downloaded if missing); for csv: the "
+        "CSV file" + recorded,
     )
     parser.add_argument(
         "--label-column",
@@ -102,7 +103,9 @@ def load_split(dataset: dict, split: dict, classes: list[Any] | None = None) -> 
     """Load ``dataset`` and cut it as ``split`` says. ``classes`` maps CSV labels to indices."""
     name, options = dataset.get("name"), dict(dataset.get("options") or {})
     if name in _IMAGE_SETS:
-        (x_train, y_train), (x_test, y_test) = _IMAGE_SETS[name](options.get("path"))
+        # An explicit folder must already hold the files; only the default cache downloads.
+        path = options.get("path")
+        (x_train, y_train), (x_test, y_test) = _IMAGE_SETS[name](path, download=path is None)
         return Split(
             x_train.reshape(len(x_train), -1),
             y_train.astype(np.int64),

@@ -10,6 +10,8 @@
     true\\pred   0   1   2 ...
             0  36   0   0
             1   0  35   1
+
+``train`` and ``evaluate`` both call ``compute_scores`` and then ``print_scores``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from tinynn import metrics
+from tinynn import datasets, metrics
 
 
 def format_confusion_matrix(matrix: np.ndarray, labels: Sequence[Any]) -> str:
@@ -35,17 +37,22 @@ def format_confusion_matrix(matrix: np.ndarray, labels: Sequence[Any]) -> str:
 
 
 def compute_scores(model: Any, x: np.ndarray, y: np.ndarray, n_classes: int) -> dict[str, Any]:
-    """Loss (if the model has one), accuracy, macro precision and recall, confusion matrix.
+    """Loss (for a cross-entropy model), accuracy, macro precision/recall, confusion matrix.
 
     x: (n, n_features) float32 model inputs; y: (n,) int64 class indices.
     """
-    if model.loss is None:
-        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     probabilities = model.predict(x)
     predicted = probabilities.argmax(axis=1)
-    loss = model.evaluate(x, y, return_dict=True)["loss"]
+    scores: dict[str, Any] = {}
+    loss_name = getattr(model.loss, "name", None)
+    if loss_name == "sparse_categorical_crossentropy":
+        scores["loss"] = float(model.evaluate(x, y, return_dict=True)["loss"])
+    elif loss_name == "categorical_crossentropy":
+        targets = datasets.to_categorical(y, model.output_shape[-1])
+        scores["loss"] = float(model.evaluate(x, targets, return_dict=True)["loss"])
+    # Other losses (or an uncompiled model) have no loss that fits class labels: skip it.
     return {
-        "loss": float(loss),
+        **scores,
         "accuracy": float(np.mean(predicted == y)),
         "precision (macro)": float(metrics.precision(y, predicted, average="macro")),
         "recall (macro)": float(metrics.recall(y, predicted, average="macro")),

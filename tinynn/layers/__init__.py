@@ -49,7 +49,12 @@ def get(identifier: str | Layer) -> Layer:
         return identifier
     if identifier not in LAYERS:
         raise ValueError(f"Unknown layer {identifier!r}; expected one of {sorted(LAYERS)}")
-    return LAYERS[identifier]()
+    try:
+        return LAYERS[identifier]()
+    except TypeError:
+        raise ValueError(
+            f"layer {identifier!r} needs arguments; pass an instance such as {identifier}(...)"
+        ) from None
 
 
 __all__ = [

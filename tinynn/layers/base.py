@@ -60,9 +60,7 @@ class Layer:
     ) -> None:
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
-        self.input_shape: Shape | None = (
-            _as_shape(input_shape) if input_shape is not None else None
-        )
+        self.input_shape: Shape | None = _as_shape(input_shape) if input_shape is not None else None
         self.output_shape: Shape | None = None
         self.built = False
         self.name = name or _snake_case(type(self).__name__)
@@ -165,11 +163,14 @@ class Layer:
 
 
 def _as_shape(shape: Any) -> Shape:
+    """(d1, d2, …) as a tuple of positive ints; a bare int n means (n,)."""
     if isinstance(shape, int | np.integer):
         shape = (shape,)
+    if isinstance(shape, str):
+        raise TypeError(f"a shape must be a tuple of ints, got {shape!r}")
     try:
         result = tuple(int(d) for d in shape)
-    except TypeError:
+    except (TypeError, ValueError):
         raise TypeError(f"a shape must be a tuple of ints, got {shape!r}") from None
     if any(d <= 0 for d in result):
         raise ValueError(f"shape dimensions must be positive, got {result}")

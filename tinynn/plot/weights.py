@@ -75,4 +75,5 @@ def _unit_images(plt: Any, layer: Any, shape: tuple, max_units: int, figsize: An
             ax.imshow(weights[:, j].reshape(shape), cmap="RdBu_r", vmin=-limit, vmax=limit)
             ax.set_title(f"unit {j}", fontsize="small")
     fig.suptitle(f"{layer.name}: incoming weights of each unit")
+    fig.tight_layout()
     return fig

@@ -1,10 +1,13 @@
 """The NumPy backend: the reference kernels every other backend is tested against.
 
-A backend is a module-like namespace of pure functions. The Numba backend exposes the same
-names with the same signatures, so a layer calls ``self.ops.dense_forward(...)`` without
-knowing which one it has.
+A backend is a module-like namespace of pure functions. The Numba backend
+(``tinynn.kernels.numba_ops``) exposes the same names with the same signatures, so a layer
+calls ``self.ops.dense_forward(...)`` without knowing which one it has. The optimizer kernels
+are here too, and also as the submodule ``optim``, so either the whole backend or
+``backend.optim`` can be given to an optimizer as its ``ops``.
 """
 
+from tinynn.kernels.numpy_ops import optim
 from tinynn.kernels.numpy_ops.activations import (
     ACTIVATION_KERNELS,
     activation_backward,
@@ -17,6 +20,16 @@ from tinynn.kernels.numpy_ops.losses import (
     softmax_cross_entropy,
     sparse_softmax_cross_entropy,
 )
+from tinynn.kernels.numpy_ops.optim import (
+    adam_update,
+    clip_by_global_norm,
+    clip_by_norm,
+    clip_by_value,
+    global_norm,
+    l2_norm,
+    rmsprop_update,
+    sgd_update,
+)
 
 NAME = "numpy"
 
@@ -25,11 +38,20 @@ __all__ = [
     "NAME",
     "activation_backward",
     "activation_forward",
+    "adam_update",
+    "clip_by_global_norm",
+    "clip_by_norm",
+    "clip_by_value",
     "dense_backward",
     "dense_forward",
     "dropout_backward",
     "dropout_forward",
     "gather_rows",
+    "global_norm",
+    "l2_norm",
+    "optim",
+    "rmsprop_update",
+    "sgd_update",
     "sigmoid_cross_entropy",
     "softmax_cross_entropy",
     "sparse_softmax_cross_entropy",

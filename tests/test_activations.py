@@ -1,0 +1,145 @@
+"""tinynn.activations: gradients, values, stability at huge inputs, and name lookup."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tinynn import activations, gradcheck
+
+NAMES = ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "softmax"]
+
+
+def test_registry_holds_exactly_the_documented_activations():
+    assert sorted(activations.ACTIVATIONS) == sorted(NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_gradient_check(name, away_from_zero):
+    x = away_from_zero((4, 5), seed=1) * 2.0
+    result = gradcheck.check_activation(activations.get(name), x)
+    assert result.max_error < 1e-6, str(result)
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.2, 1.5])
+@pytest.mark.parametrize("cls", [activations.LeakyReLU, activations.ELU])
+def test_gradient_check_with_non_default_alpha(cls, alpha, away_from_zero):
+    x = away_from_zero((3, 4), seed=2) * 2.0
+    assert gradcheck.check_activation(cls(alpha=alpha), x).max_error < 1e-6
+
+
+def test_values_on_a_known_input():
+    x = np.array([[-2.0, 0.0, 3.0]])
+    np.testing.assert_allclose(activations.ReLU()(x), [[0.0, 0.0, 3.0]])
+    np.testing.assert_allclose(activations.LeakyReLU()(x), [[-0.4, 0.0, 3.0]])
+    np.testing.assert_allclose(activations.ELU()(x), [[np.exp(-2.0) - 1.0, 0.0, 3.0]])
+    np.testing.assert_allclose(activations.Sigmoid()(x), 1 / (1 + np.exp(-x)), rtol=1e-14)
+    np.testing.assert_allclose(activations.Tanh()(x), np.tanh(x), rtol=1e-14)
+    np.testing.assert_allclose(activations.Softplus()(x), np.log1p(np.exp(x)), rtol=1e-14)
+    np.testing.assert_allclose(activations.Linear()(x), x)
+    softmax = activations.Softmax()(x)
+    np.testing.assert_allclose(softmax, np.exp(x) / np.exp(x).sum(), rtol=1e-14)
+
+
+def test_softmax_rows_sum_to_one_and_ignore_a_constant_shift():
+    x = np.random.default_rng(3).normal(size=(6, 5))
+    p = activations.Softmax().forward(x)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-14)
+    np.testing.assert_allclose(activations.Softmax().forward(x + 500.0), p, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_huge_inputs_give_finite_values_and_gradients_without_warnings(name, strict_numpy):
+    x = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 5.0]])
+    act = activations.get(name)
+    y = act.forward(x)
+    dx = act.backward(np.ones_like(x))
+    assert np.all(np.isfinite(y)) and np.all(np.isfinite(dx))
+
+
+def test_saturated_values_are_the_limits(strict_numpy):
+    x = np.array([[1e4, -1e4]])
+    np.testing.assert_array_equal(activations.Sigmoid()(x), [[1.0, 0.0]])
+    np.testing.assert_array_equal(activations.Tanh()(x), [[1.0, -1.0]])
+    np.testing.assert_array_equal(activations.Softplus()(x), [[1e4, 0.0]])
+    np.testing.assert_array_equal(activations.ELU()(x), [[1e4, -1.0]])
+    np.testing.assert_array_equal(activations.Softmax()(x), [[1.0, 0.0]])
+    softplus = activations.Softplus()
+    softplus(x)
+    np.testing.assert_array_equal(softplus.backward(np.ones_like(x)), [[1.0, 0.0]])
+
+
+def test_float32_in_float32_out():
+    x = np.linspace(-3, 3, 12, dtype=np.float32).reshape(3, 4)
+    for name in NAMES:
+        act = activations.get(name)
+        assert act.forward(x).dtype == np.float32
+        assert act.backward(np.ones_like(x)).dtype == np.float32
+
+
+def test_integer_input_is_computed_in_floating_point():
+    y = activations.Sigmoid().forward(np.array([[0, 1]]))
+    np.testing.assert_allclose(y, [[0.5, 1 / (1 + np.exp(-1))]])
+
+
+def test_relu_subgradient_at_zero_is_zero():
+    relu = activations.ReLU()
+    relu(np.array([[0.0, 1.0]]))
+    np.testing.assert_array_equal(relu.backward(np.array([[5.0, 5.0]])), [[0.0, 5.0]])
+
+
+def test_backward_before_forward_is_an_error():
+    with pytest.raises(RuntimeError, match=r"before forward"):
+        activations.Tanh().backward(np.ones((1, 2)))
+
+
+@pytest.mark.parametrize("cls", [activations.LeakyReLU, activations.ELU])
+@pytest.mark.parametrize("alpha", [0.0, -0.1])
+def test_alpha_must_be_positive(cls, alpha):
+    with pytest.raises(ValueError, match=r"alpha must be > 0"):
+        cls(alpha=alpha)
+
+
+def test_base_class_without_kernel_says_what_to_override():
+    class Half(activations.ActivationFunction):
+        name = "half"
+
+    with pytest.raises(NotImplementedError, match=r"override forward and backward"):
+        Half().forward(np.ones((1, 2)))
+
+
+# -- lookup and configs ---------------------------------------------------------------------
+
+
+def test_get_accepts_none_names_instances_and_dicts():
+    assert isinstance(activations.get(None), activations.Linear)
+    assert isinstance(activations.get("ReLU"), activations.ReLU)
+    act = activations.ELU(alpha=0.5)
+    assert activations.get(act) is act
+    rebuilt = activations.get(activations.serialize(act))
+    assert isinstance(rebuilt, activations.ELU) and rebuilt.alpha == 0.5
+
+
+def test_get_by_name_returns_a_fresh_object_each_time():
+    assert activations.get("tanh") is not activations.get("tanh")
+
+
+def test_unknown_name_lists_the_valid_ones():
+    with pytest.raises(ValueError, match=r"Unknown activation 'swish'.*leaky_relu.*softmax"):
+        activations.get("swish")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_serialize_round_trip(name):
+    act = activations.get(name)
+    spec = activations.serialize(act)
+    assert spec["class_name"] == name
+    assert activations.get(spec).get_config() == act.get_config()
+
+
+def test_custom_activation_cannot_be_serialized():
+    class Square(activations.ActivationFunction):
+        name = "square"
+
+    with pytest.raises(ValueError, match=r"cannot be saved"):
+        activations.serialize(Square())

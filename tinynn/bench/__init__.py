@@ -1,0 +1,10 @@
+"""Benchmarks: ``tinynn bench {kernels,train,depth,predict}``.
+
+Each benchmark is a module with ``add_arguments(parser)``, ``run(args) -> exit code`` and
+``main(argv=None)``; it prints a table and writes JSON, CSV and a PNG plot into ``--out``.
+``common`` holds timing, statistics and output, ``machine`` the machine description, ``mlp``
+the training workloads (tinynn epoch and GEMM floor) and ``peers`` PyTorch and scikit-learn.
+None of them is imported by ``import tinynn``.
+"""
+
+BENCHMARKS = ("kernels", "train", "depth", "predict")

@@ -1,0 +1,312 @@
+"""``tinynn bench kernels``: every kernel, NumPy backend against Numba backend.
+
+Each case calls one backend function with the same inputs on both backends:
+
+    dense_forward[act], dense_backward[act]   x (batch, width) · W (width, width), every activation
+    sparse_softmax_ce, softmax_ce             logits (batch, 10), integer / one-hot targets
+    dropout_forward, dropout_backward         (batch, width), rate 0.5
+    gather_rows                               batch rows of a (rows, 784) source
+    sgd, sgd_momentum, rmsprop, adam          one optimizer update of a parameter array
+
+A call takes microseconds, so each repeat loops over enough calls to last ``min_time`` and we
+quote the median time per call. The Numba columns say "missing" when that backend is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from tinynn.bench import common, machine, output
+
+NAME = "kernels"
+N_CLASSES = 10
+ALPHAS = {"leaky_relu": 0.2, "elu": 1.0}
+FULL = {
+    "batch_sizes": [32, 128, 512],
+    "width": 256,
+    "param_shapes": [(256, 256), (784, 256)],
+    "gather": (8192, 784),
+    "repeats": 3,
+    "min_time": 0.05,
+}
+QUICK = {
+    "batch_sizes": [16],
+    "width": 32,
+    "param_shapes": [(32, 32)],
+    "gather": (256, 32),
+    "repeats": 1,
+    "min_time": 0.002,
+}
+
+COLUMNS = [
+    ("kernel", "kernel", ""),
+    ("shape", "shape", ""),
+    ("numpy_us", "numpy us", ".2f"),
+    ("numba_us", "numba us", ".2f"),
+    ("speedup", "numba speedup", ".2f"),
+]
+CSV_KEYS = ["kernel", "shape", "numpy_us", "numba_us", "speedup", "numpy_status", "numba_status"]
+
+
+class Case(NamedTuple):
+    """One benchmark cell: ``make(ops)`` returns a no-argument function calling the kernel."""
+
+    kernel: str
+    shape: str
+    make: Callable[[Any], Callable[[], Any]]
+
+
+def _random(rng: np.random.Generator, shape: Sequence[int]) -> np.ndarray:
+    return rng.standard_normal(shape, dtype=np.float32)
+
+
+def dense_cases(rng: np.random.Generator, batch: int, width: int) -> list[Case]:
+    """Forward and backward of a (width -> width) Dense layer, for every activation."""
+    from tinynn.kernels.numpy_ops import ACTIVATION_KERNELS, dense_forward
+
+    x = _random(rng, (batch, width))
+    W = _random(rng, (width, width)) / np.float32(np.sqrt(width))
+    b = _random(rng, (width,))
+    grad_y = _random(rng, (batch, width))
+    shape = f"{batch}x{width}x{width}"
+    cases = []
+    for name in ACTIVATION_KERNELS:
+        alpha = ALPHAS.get(name, 0.0)
+        y = dense_forward(x, W, b, name, alpha, np.empty((batch, width), np.float32))
+
+        def forward(ops, name=name, alpha=alpha):
+            out = np.empty_like(y)
+            return lambda: ops.dense_forward(x, W, b, name, alpha, out)
+
+        def backward(ops, name=name, alpha=alpha, y=y):
+            grad_W, grad_b = np.empty_like(W), np.empty_like(b)
+            grad_z, grad_x = np.empty_like(y), np.empty_like(x)
+            return lambda: ops.dense_backward(
+                x, W, y, grad_y, name, alpha, grad_W, grad_b, grad_z, grad_x
+            )
+
+        cases += [
+            Case(f"dense_forward[{name}]", shape, forward),
+            Case(f"dense_backward[{name}]", shape, backward),
+        ]
+    return cases
+
+
+def loss_and_data_cases(
+    rng: np.random.Generator, batch: int, width: int, gather: tuple[int, int]
+) -> list[Case]:
+    """Softmax cross-entropy (sparse and one-hot), dropout, and the batch gather."""
+    logits = _random(rng, (batch, N_CLASSES))
+    labels = rng.integers(0, N_CLASSES, size=batch)
+    one_hot = np.eye(N_CLASSES, dtype=np.float32)[labels]
+    x = _random(rng, (batch, width))
+    uniform = rng.random((batch, width), dtype=np.float32)
+    mask = np.where(uniform >= 0.5, 2.0, 0.0).astype(np.float32)
+    source = rng.random(gather, dtype=np.float32)
+    indices = rng.integers(0, gather[0], size=batch)
+
+    def sparse_ce(ops):
+        grad = np.empty_like(logits)
+        return lambda: ops.sparse_softmax_cross_entropy(logits, labels, grad)
+
+    def dense_ce(ops):
+        grad = np.empty_like(logits)
+        return lambda: ops.softmax_cross_entropy(logits, one_hot, grad)
+
+    def dropout_forward(ops):
+        mask_out, out = np.empty_like(x), np.empty_like(x)
+        return lambda: ops.dropout_forward(x, uniform, 0.5, mask_out, out)
+
+    def dropout_backward(ops):
+        out = np.empty_like(x)
+        return lambda: ops.dropout_backward(x, mask, out)
+
+    def gather_rows(ops):
+        out = np.empty((batch, gather[1]), np.float32)
+        return lambda: ops.gather_rows(source, indices, out)
+
+    wide = f"{batch}x{width}"
+    return [
+        Case("sparse_softmax_ce", f"{batch}x{N_CLASSES}", sparse_ce),
+        Case("softmax_ce", f"{batch}x{N_CLASSES}", dense_ce),
+        Case("dropout_forward", wide, dropout_forward),
+        Case("dropout_backward", wide, dropout_backward),
+        Case("gather_rows", f"{batch} of {gather[0]}x{gather[1]}", gather_rows),
+    ]
+
+
+def optimizer_cases(rng: np.random.Generator, shape: tuple[int, int]) -> list[Case]:
+    """One update of a parameter of ``shape`` by each optimizer kernel (PyTorch defaults)."""
+    grad = _random(rng, shape) * np.float32(1e-3)
+    empty = np.empty(0, np.float32)
+
+    def state():
+        # Every backend gets its own copies: the updates write in place.
+        return _random(rng, shape), np.zeros(shape, np.float32), np.zeros(shape, np.float32)
+
+    def sgd(ops):
+        param, _, _ = state()
+        return lambda: optim(ops).sgd_update(param, grad, empty, 0.01, 0.0, 0.0, False, 0.0, False)
+
+    def sgd_momentum(ops):
+        param, buffer, _ = state()
+        return lambda: optim(ops).sgd_update(
+            param, grad, buffer, 0.01, 0.9, 0.0, False, 0.0, False
+        )
+
+    def rmsprop(ops):
+        param, square_avg, _ = state()
+        return lambda: optim(ops).rmsprop_update(
+            param, grad, square_avg, empty, empty, 0.001, 0.9, 1e-7, 0.0, 0.0, False
+        )
+
+    def adam(ops):
+        param, exp_avg, exp_avg_sq = state()
+        return lambda: optim(ops).adam_update(
+            param, grad, exp_avg, exp_avg_sq, empty, 0.001, 0.9, 0.999, 1e-7, 0.0, False, 10, False
+        )
+
+    label = f"{shape[0]}x{shape[1]}"
+    return [Case(name, label, fn) for name, fn in [
+        ("sgd_update", sgd),
+        ("sgd_update[momentum]", sgd_momentum),
+        ("rmsprop_update", rmsprop),
+        ("adam_update", adam),
+    ]]
+
+
+def optim(ops: Any) -> Any:
+    """The optimizer kernels of a backend: on the namespace itself, or its ``optim`` module."""
+    return ops if hasattr(ops, "adam_update") else ops.optim
+
+
+def all_cases(settings: dict[str, Any], seed: int) -> list[Case]:
+    rng = np.random.default_rng(seed)
+    cases = []
+    for batch in settings["batch_sizes"]:
+        cases += dense_cases(rng, batch, settings["width"])
+        cases += loss_and_data_cases(rng, batch, settings["width"], settings["gather"])
+    for shape in settings["param_shapes"]:
+        cases += optimizer_cases(rng, shape)
+    return cases
+
+
+def measure(case: Case, backends: dict[str, Any], settings: dict[str, Any], warmup: int) -> dict:
+    """One table row: microseconds per call on each backend, and numpy time / numba time."""
+    row: dict[str, Any] = {"kernel": case.kernel, "shape": case.shape, "status": "ok"}
+    for name, ops in backends.items():
+        if ops == common.MISSING:
+            row[f"{name}_status"] = common.MISSING
+            continue
+        try:
+            call = case.make(ops)
+            times = common.time_per_call(call, settings["repeats"], max(warmup, 1), settings["min_time"])
+        except Exception as error:  # a kernel the backend lacks or rejects: report, go on
+            row[f"{name}_status"] = "error"
+            row[f"{name}_error"] = f"{type(error).__name__}: {error}"
+            continue
+        stats = common.summarize(times)
+        row[f"{name}_status"] = "ok"
+        row[f"{name}_us"] = stats["median"] * 1e6
+        row[f"{name}_iqr_us"] = stats["iqr"] * 1e6
+    row["speedup"] = common.ratio(row.get("numpy_us"), row.get("numba_us"))
+    return row
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    common.add_common_arguments(parser)
+    parser.add_argument(
+        "--batch-sizes",
+        type=common.int_list,
+        nargs="+",
+        default=None,
+        help="batch sizes (default: 32 128 512; --quick: 16)",
+    )
+    parser.add_argument(
+        "--width", type=common.positive_int, default=None, help="layer width (default: 256)"
+    )
+    parser.add_argument(
+        "--min-time",
+        type=float,
+        default=None,
+        help="seconds each repeat loops over calls (default: 0.05)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tinynn bench kernels", description="Per-kernel time: NumPy against Numba."
+    )
+    add_arguments(parser)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the benchmark for parsed options; returns a process exit code."""
+    defaults = QUICK if args.quick else FULL
+    settings = dict(defaults)
+    settings["batch_sizes"] = common.flatten(args.batch_sizes) or defaults["batch_sizes"]
+    settings["width"] = args.width or defaults["width"]
+    settings["min_time"] = args.min_time or defaults["min_time"]
+    settings["repeats"] = args.repeats or defaults["repeats"]
+    settings["warmup"] = args.warmup
+    backends = common.tinynn_backends(["numpy", "numba"])
+    payload = output.new_payload(NAME, getattr(args, "argv", None), settings)
+    with common.limit_threads(args.threads):
+        cases = all_cases(settings, args.seed)
+        payload["rows"] = [measure(case, backends, settings, args.warmup) for case in cases]
+        payload["machine"] = machine.machine_info(args.threads)
+    payload["backends"] = {
+        name: common.MISSING if ops == common.MISSING else "ok" for name, ops in backends.items()
+    }
+    report(payload, args.out)
+    return 0
+
+
+def plot(rows: list[dict[str, Any]]):
+    """Time per call of each kernel on each backend, at the largest batch size measured."""
+    figure = output.new_figure(size=(8.0, 0.22 * len(rows) + 1.5))
+    if figure is None:
+        return None
+    axis = figure.axes[0]
+    labels = [f"{row['kernel']} {row['shape']}" for row in rows]
+    positions = np.arange(len(rows))
+    for offset, backend in ((-0.2, "numpy"), (0.2, "numba")):
+        values = [row.get(f"{backend}_us") or 0.0 for row in rows]
+        axis.barh(positions + offset, values, 0.4, label=backend)
+    axis.set_yticks(positions, labels, fontsize="x-small")
+    axis.invert_yaxis()
+    axis.set_xscale("log")
+    axis.set_xlabel("microseconds per call (median; log scale)")
+    axis.legend()
+    return figure
+
+
+def report(payload: dict[str, Any], out_dir: str) -> None:
+    settings = payload["settings"]
+    print(f"== tinynn bench kernels: median us per call of {settings['repeats']} repeats ==")
+    print(machine.format_machine(payload["machine"]))
+    print(f"backends: {payload['backends']}")
+    rows = payload["rows"]
+    for row in rows:  # show each backend's own status where its number is absent
+        for backend in ("numpy", "numba"):
+            if row.get(f"{backend}_us") is None:
+                row[f"{backend}_us_text"] = row.get(f"{backend}_status")
+    print(output.format_table(rows, COLUMNS))
+    files = output.save_results(out_dir, NAME, payload, CSV_KEYS, plot(rows))
+    print("wrote " + ", ".join(files.values()))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

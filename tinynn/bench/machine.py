@@ -1,0 +1,150 @@
+"""Describe the machine a benchmark ran on, so that every result file says where it came from.
+
+A time means little without the CPU, the core count and, above all, the BLAS: NumPy's
+OpenBLAS picks a different kernel per CPU (threadpoolctl's ``architecture``), and the
+environment variables ``OPENBLAS_CORETYPE`` / ``OPENBLAS_L2_SIZE`` override that choice, so
+we record both the variables and the kernel that OpenBLAS reports it actually uses.
+
+Call ``machine_info()`` *after* the measurements: threadpoolctl lists only the libraries that
+are loaded by then (PyTorch brings its own OpenMP), and the thread counts are the ones in force.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from importlib import metadata
+from typing import Any
+
+from tinynn.bench import common
+
+#: Environment variables that change which kernel or how many threads the libraries use.
+THREAD_VARIABLES = (
+    "OPENBLAS_CORETYPE",
+    "OPENBLAS_L2_SIZE",
+    "OPENBLAS_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
+)
+
+#: Distribution names whose versions we report ("missing" when not installed).
+PACKAGES = ("numpy", "numba", "torch", "scikit-learn", "threadpoolctl", "matplotlib", "tinynn")
+
+
+def cpu_model() -> str:
+    """The "model name" line of /proc/cpuinfo (Linux), else what ``platform`` knows."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def package_version(name: str) -> str:
+    """Installed version of a distribution, without importing it; "missing" if absent."""
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return common.MISSING
+
+
+def thread_pools() -> list[dict[str, Any]]:
+    """threadpoolctl's view of the loaded BLAS and OpenMP libraries (empty if unavailable)."""
+    threadpoolctl = common.import_optional("threadpoolctl")
+    if threadpoolctl is None:
+        return []
+    pools = []
+    for lib in threadpoolctl.threadpool_info():
+        pools.append(
+            {
+                "user_api": lib.get("user_api"),
+                "internal_api": lib.get("internal_api"),
+                "prefix": lib.get("prefix"),
+                "version": lib.get("version"),
+                "kernel": lib.get("architecture"),
+                "threading_layer": lib.get("threading_layer"),
+                "num_threads": lib.get("num_threads"),
+                "file": os.path.basename(lib.get("filepath", "")),
+                "used_by_numpy": "numpy" in lib.get("filepath", ""),
+            }
+        )
+    return pools
+
+
+def _torch_details() -> dict[str, Any] | None:
+    """PyTorch's BLAS and threads, if the benchmark imported torch (we never import it here)."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return None
+    blas = "unknown"
+    for item in torch.__config__.show().replace(",", "\n").split("\n"):
+        if item.strip().startswith("BLAS_INFO="):
+            blas = item.split("=", 1)[1].strip()
+    return {"blas": blas, "num_threads": torch.get_num_threads()}
+
+
+def _numba_threads() -> int | None:
+    numba = sys.modules.get("numba")
+    return numba.get_num_threads() if numba is not None else None
+
+
+def machine_info(requested_threads: int | None = None) -> dict[str, Any]:
+    """CPU, cores, library versions, BLAS kernel and thread settings, as a JSON-able dict."""
+    pools = thread_pools()
+    blas = [pool for pool in pools if pool["user_api"] == "blas"]
+    numpy_blas = next((pool for pool in blas if pool["used_by_numpy"]), blas[0] if blas else None)
+    affinity = getattr(os, "sched_getaffinity", None)
+    return {
+        "cpu_model": cpu_model(),
+        "logical_cores": os.cpu_count(),
+        "usable_cores": len(affinity(0)) if affinity else os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "versions": {name: package_version(name) for name in PACKAGES},
+        "numpy_blas": numpy_blas,
+        "thread_pools": pools,
+        "torch": _torch_details(),
+        "threads": {
+            "requested": requested_threads,
+            "numpy_blas": numpy_blas["num_threads"] if numpy_blas else None,
+            "torch": (_torch_details() or {}).get("num_threads"),
+            "numba": _numba_threads(),
+        },
+        "environment": {name: os.environ.get(name, "unset") for name in THREAD_VARIABLES},
+    }
+
+
+def format_machine(info: dict[str, Any]) -> str:
+    """A few lines for the top of a printed table."""
+    blas = info.get("numpy_blas")
+    if blas:
+        blas_text = (
+            f"{blas['prefix']} {blas['version']}, kernel {blas['kernel']}, "
+            f"{blas['num_threads']} threads"
+        )
+    else:
+        blas_text = "unknown (threadpoolctl missing)"
+    versions = info["versions"]
+    torch = info.get("torch")
+    torch_text = (
+        f"torch {versions['torch']} (BLAS {torch['blas']}, {torch['num_threads']} threads)"
+        if torch
+        else f"torch {versions['torch']}"
+    )
+    env = info["environment"]
+    return "\n".join(
+        [
+            f"CPU: {info['cpu_model']}, {info['logical_cores']} logical cores "
+            f"({info['usable_cores']} usable)",
+            f"NumPy {versions['numpy']} BLAS: {blas_text}",
+            f"numba {versions['numba']}, {torch_text}, scikit-learn {versions['scikit-learn']}",
+            f"OPENBLAS_CORETYPE={env['OPENBLAS_CORETYPE']}  "
+            f"OPENBLAS_L2_SIZE={env['OPENBLAS_L2_SIZE']}  "
+            f"OMP_NUM_THREADS={env['OMP_NUM_THREADS']}",
+        ]
+    )

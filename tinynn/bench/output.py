@@ -1,0 +1,160 @@
+"""Printing a benchmark's results and writing them to files.
+
+Results go to ``<out>/<name>.json`` (everything, with the machine description), ``.csv`` (one
+row per measurement) and ``.png`` (a plot, drawn on matplotlib's Agg canvas without pyplot, so
+no global figure state). Rows are dicts; a row whose ``status`` is not "ok" ("missing" for an
+absent peer or backend, "error") shows that status in place of its numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import json
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tinynn.bench import common
+
+
+def _cell(row: dict[str, Any], key: str, fmt: str) -> str:
+    value = row.get(key)
+    status = row.get("status", "ok")
+    if value is None:
+        return status if status != "ok" else "-"
+    if isinstance(value, float) and fmt:
+        return "-" if math.isnan(value) else format(value, fmt)
+    return str(value)
+
+
+def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str, str]]) -> str:
+    """A plain-text table. ``columns``: (row key, header, format spec for floats).
+
+    A missing value prints as the row's status ("missing", "error") so an absent peer is
+    visible in the table, never blank or faked.
+    """
+    header = [title for _, title, _ in columns]
+    body = [[_cell(row, key, fmt) for key, _, fmt in columns] for row in rows]
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(columns))]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(cell.rjust(width) for cell, width in zip(cells, widths, strict=True))
+
+    rule = "-" * len(line(header))
+    return "\n".join([line(header), rule, *(line(cells) for cells in body)])
+
+
+def format_markdown(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str, str]]) -> str:
+    """The same table as Markdown, for pasting into docs/benchmarks.md."""
+    lines = [
+        "| " + " | ".join(title for _, title, _ in columns) + " |",
+        "|" + "|".join("---" for _ in columns) + "|",
+    ]
+    for row in rows:
+        lines.append("| " + " | ".join(_cell(row, key, fmt) for key, _, fmt in columns) + " |")
+    return "\n".join(lines)
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> None:
+    path.write_text(json.dumps(payload, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def write_csv(path: Path, rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:
+    """One line per row with the given keys; unknown values are left empty."""
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(keys), extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({key: _csv_value(row.get(key)) for key in keys})
+
+
+def _csv_value(value: Any) -> Any:
+    """Empty for unknown; a list (e.g. every repeat's time) as "a;b;c"."""
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return ";".join(f"{item:.6g}" if isinstance(item, float) else str(item) for item in value)
+    return value
+
+
+def new_figure(ncols: int = 1, nrows: int = 1, size: tuple[float, float] = (7.0, 4.5)):
+    """A matplotlib Figure on the Agg canvas (no pyplot, no global state), or None when
+    matplotlib is not installed."""
+    figure_module = common.import_optional("matplotlib.figure")
+    if figure_module is None:
+        return None
+    figure = figure_module.Figure(figsize=(size[0] * ncols, size[1] * nrows), layout="tight")
+    figure.subplots(nrows, ncols, squeeze=False)
+    return figure
+
+
+def save_results(
+    out_dir: str | Path,
+    name: str,
+    payload: dict[str, Any],
+    csv_keys: Sequence[str],
+    figure: Any,
+) -> dict[str, str]:
+    """Write ``name``.json/.csv/.png into ``out_dir`` (created if needed); return the paths."""
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"json": folder / f"{name}.json", "csv": folder / f"{name}.csv"}
+    if figure is not None:
+        paths["png"] = folder / f"{name}.png"
+        figure.savefig(paths["png"], dpi=110)
+    else:
+        payload.setdefault("notes", []).append("no plot: matplotlib is not installed")
+    payload["files"] = {kind: str(path) for kind, path in paths.items()}
+    write_json(paths["json"], payload)
+    write_csv(paths["csv"], payload["rows"], csv_keys)
+    return {kind: str(path) for kind, path in paths.items()}
+
+
+def new_payload(name: str, argv: Sequence[str] | None, settings: dict[str, Any]) -> dict[str, Any]:
+    """The JSON skeleton every benchmark fills: what ran, when, and with which settings."""
+    return {
+        "benchmark": name,
+        "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "argv": list(sys.argv[1:] if argv is None else argv),
+        "settings": settings,
+        "rows": [],
+        "targets": [],
+        "notes": [],
+    }
+
+
+def target(description: str, measured: float | None, limit: float, unit: str = "") -> dict:
+    """A target check: PASS when ``measured <= limit``, MISS above it, n/a when unmeasured."""
+    status = "n/a" if measured is None else "PASS" if measured <= limit else "MISS"
+    return {
+        "target": description,
+        "measured": measured,
+        "limit": limit,
+        "unit": unit,
+        "status": status,
+    }
+
+
+def format_targets(targets: Sequence[dict[str, Any]]) -> str:
+    lines = []
+    for item in targets:
+        if item["measured"] is None:
+            measured = "not measured"
+        else:
+            measured = f"{item['measured']:.3g}{item['unit']}"
+        lines.append(
+            f"  [{item['status']:>4}] {item['target']}: {measured}"
+            f" (limit {item['limit']:g}{item['unit']})"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,135 @@
+"""PyTorch and scikit-learn doing the same work as tinynn, for ratios measured side by side.
+
+Both are optional. Each ``*_runner`` takes the already-imported module (from
+``common.import_optional``), so a missing peer never reaches this file: the benchmark reports it
+as missing instead.
+
+PyTorch mirrors tinynn's epoch: a shuffled permutation, batches indexed from it,
+``nn.Sequential`` of ``Linear``/``ReLU``, ``CrossEntropyLoss`` (log-softmax fused into the
+loss, as tinynn does), ``zero_grad(set_to_none=True)``, and the same thread count.
+scikit-learn's ``MLPClassifier`` runs one epoch per ``fit`` with ``max_iter=1``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import warnings
+from collections.abc import Iterator, Sequence
+from types import ModuleType
+
+import numpy as np
+
+from tinynn.bench.mlp import LEARNING_RATES
+
+#: PyTorch optimizer variants: name -> (optimizer family, extra keyword arguments).
+TORCH_OPTIMIZERS = {
+    "sgd": ("sgd", {}),
+    "adam": ("adam", {}),
+    "adam-fused": ("adam", {"fused": True}),
+}
+
+
+@contextlib.contextmanager
+def torch_threads(torch: ModuleType, threads: int | None) -> Iterator[None]:
+    """Run PyTorch with ``threads`` intra-op threads, then put its setting back."""
+    previous = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def torch_mlp(torch: ModuleType, sizes: Sequence[int], softmax: bool = False, seed: int = 0):
+    """nn.Sequential(Linear, ReLU, …, Linear[, Softmax]) with the widths in ``sizes``."""
+    torch.manual_seed(seed)
+    nn = torch.nn
+    modules = []
+    for i, (a, b) in enumerate(itertools.pairwise(sizes)):
+        modules.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            modules.append(nn.ReLU())
+    if softmax:
+        modules.append(nn.Softmax(dim=1))
+    return nn.Sequential(*modules)
+
+
+class TorchEpoch:
+    """One PyTorch training epoch over (x, y); calling again continues training."""
+
+    def __init__(
+        self,
+        torch: ModuleType,
+        x: np.ndarray,
+        y: np.ndarray,
+        sizes: Sequence[int],
+        batch_size: int,
+        optimizer: str,
+        seed: int,
+    ) -> None:
+        self.torch = torch
+        self.x = torch.from_numpy(x)  # shares memory with the NumPy array
+        self.y = torch.from_numpy(np.asarray(y, dtype=np.int64))
+        self.batch_size = batch_size
+        self.model = torch_mlp(torch, sizes, seed=seed)
+        self.loss_fn = torch.nn.CrossEntropyLoss()
+        family, extra = TORCH_OPTIMIZERS[optimizer]
+        factory = torch.optim.SGD if family == "sgd" else torch.optim.Adam
+        self.optimizer = factory(self.model.parameters(), lr=LEARNING_RATES[family], **extra)
+        self.generator = torch.Generator().manual_seed(seed)
+        self.last_loss: float | None = None
+
+    def __call__(self) -> None:
+        n = len(self.x)
+        order = self.torch.randperm(n, generator=self.generator)
+        loss = None
+        for start in range(0, n, self.batch_size):
+            indices = order[start : start + self.batch_size]
+            self.optimizer.zero_grad(set_to_none=True)
+            loss = self.loss_fn(self.model(self.x[indices]), self.y[indices])
+            loss.backward()
+            self.optimizer.step()
+        self.last_loss = float(loss.item()) if loss is not None else None
+
+
+class SklearnEpoch:
+    """``MLPClassifier(max_iter=1).fit(x, y)``: a fresh network trained for one epoch.
+
+    Plain SGD (momentum 0) and Adam with the same learning rates and batch size as tinynn, no
+    L2 penalty (alpha=0). Each call re-initializes the weights, as ``fit`` does; the
+    ConvergenceWarning that one epoch provokes is suppressed.
+    """
+
+    def __init__(
+        self,
+        sklearn_nn: ModuleType,
+        x: np.ndarray,
+        y: np.ndarray,
+        hidden: Sequence[int],
+        batch_size: int,
+        solver: str,
+        seed: int,
+    ) -> None:
+        self.x, self.y = x, y
+        self.classifier = sklearn_nn.MLPClassifier(
+            hidden_layer_sizes=tuple(hidden),
+            activation="relu",
+            solver=solver,
+            alpha=0.0,
+            batch_size=batch_size,
+            learning_rate_init=LEARNING_RATES[solver],
+            momentum=0.0,
+            nesterovs_momentum=False,
+            max_iter=1,
+            shuffle=True,
+            random_state=seed,
+        )
+        self.last_loss: float | None = None
+
+    def __call__(self) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.classifier.fit(self.x, self.y)
+        self.last_loss = float(self.classifier.loss_)

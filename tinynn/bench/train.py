@@ -1,0 +1,339 @@
+"""``tinynn bench train``: one epoch of a 784-256-256-10 ReLU MLP, tinynn against its peers.
+
+Every contender trains on the same seeded synthetic data (60,000 × 784 float32, random labels)
+with softmax cross-entropy, at each batch size:
+
+    floor          the GEMM-only epoch of ``tinynn.bench.mlp.GemmFloor``: the yardstick
+    tinynn-numpy   Sequential.fit on the NumPy backend, SGD and Adam
+    tinynn-numba   the same on the Numba backend ("missing" until tinynn.kernels lists it)
+    torch          PyTorch CPU with the same thread count: SGD, Adam, Adam(fused=True)
+    sklearn        MLPClassifier(max_iter=1): SGD and Adam
+
+and we report the median epoch time, samples/s, GFLOP/s (the GEMM FLOPs of the step, so the
+number is comparable across contenders), the ratio to the floor and the ratio to PyTorch (SGD
+against torch SGD, Adam against torch's fused Adam). Contenders run round-robin, one epoch
+each per round, so that machine noise is shared. Run ``python -m tinynn.bench.train --quick``
+for a smoke test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from tinynn.bench import common, machine, mlp, output, peers
+
+NAME = "train"
+N_INPUTS, HIDDEN, N_CLASSES = 784, (256, 256), 10
+KNOWN = {
+    "backends": ("numpy", "numba"),
+    "peers": ("torch", "sklearn"),
+    "optimizers": ("sgd", "adam"),
+}
+FULL = {"batch_sizes": [32, 128, 512], "samples": 60_000, "repeats": 3}
+QUICK = {"batch_sizes": [64], "samples": 1024, "repeats": 1}
+#: (batch size, limit on tinynn SGD time / floor time), from the performance issue.
+SGD_FLOOR_TARGETS = ((32, 1.30), (128, 1.10), (512, 1.10))
+ADAM_FLOOR_TARGET = (128, 1.30)
+
+COLUMNS = [
+    ("batch_size", "batch", ""),
+    ("system", "system", ""),
+    ("optimizer", "optimizer", ""),
+    ("epoch_s", "epoch s", ".3f"),
+    ("iqr_s", "IQR s", ".3f"),
+    ("samples_per_s", "samples/s", ",.0f"),
+    ("gflops", "GFLOP/s", ".1f"),
+    ("ratio_floor", "x floor", ".2f"),
+    ("ratio_torch", "x torch", ".2f"),
+]
+CSV_KEYS = [key for key, _, _ in COLUMNS] + ["status", "final_loss", "times_s"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    common.add_common_arguments(parser)
+    parser.add_argument(
+        "--batch-sizes",
+        type=common.int_list,
+        nargs="+",
+        default=None,
+        help="batch sizes, e.g. 32,128,512 (default: 32 128 512; --quick: 64)",
+    )
+    parser.add_argument(
+        "--samples",
+        type=common.positive_int,
+        default=None,
+        help="synthetic training samples (default: 60000; --quick: 1024)",
+    )
+    parser.add_argument(
+        "--backends",
+        type=common.name_list,
+        default=["numpy", "numba"],
+        help="tinynn backends (default: numpy,numba; a missing one is reported)",
+    )
+    parser.add_argument(
+        "--peers",
+        type=common.name_list,
+        default=["torch", "sklearn"],
+        help="peers to compare with: torch,sklearn or none (default: both)",
+    )
+    parser.add_argument(
+        "--optimizers",
+        type=common.name_list,
+        default=["sgd", "adam"],
+        help="optimizers for tinynn and the peers (default: sgd,adam)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tinynn bench train",
+        description="Epoch time of a 784-256-256-10 MLP: tinynn, the GEMM floor, PyTorch, "
+        "scikit-learn.",
+    )
+    add_arguments(parser)
+    return parser
+
+
+def check_names(args: argparse.Namespace, known: dict[str, Sequence[str]]) -> str | None:
+    """An error message for the first unknown name in a list option, else None."""
+    for option, valid in known.items():
+        for name in getattr(args, option):
+            if name not in valid:
+                return f"unknown {option[:-1]} {name!r} for --{option}; expected {list(valid)}"
+    return None
+
+
+def contenders(args, backends, torch, sklearn_nn, x, y, sizes, batch_size):
+    """(system, optimizer) -> a runner, or ``common.MISSING`` for what is not installed."""
+    found: dict[tuple[str, str], Any] = {
+        ("floor", "-"): mlp.GemmFloor(x, sizes, batch_size, args.seed)
+    }
+    for backend, ops in backends.items():
+        for optimizer in args.optimizers:
+            found[(f"tinynn-{backend}", optimizer)] = (
+                common.MISSING
+                if ops == common.MISSING
+                else mlp.TinynnEpoch(x, y, sizes, batch_size, optimizer, backend, args.seed)
+            )
+    if "torch" in args.peers:
+        variants = [
+            v for v, (family, _) in peers.TORCH_OPTIMIZERS.items() if family in args.optimizers
+        ]
+        for variant in variants:
+            found[("torch", variant)] = (
+                common.MISSING
+                if torch is None
+                else peers.TorchEpoch(torch, x, y, sizes, batch_size, variant, args.seed)
+            )
+    if "sklearn" in args.peers:
+        for solver in args.optimizers:
+            found[("sklearn", solver)] = (
+                common.MISSING
+                if sklearn_nn is None
+                else peers.SklearnEpoch(
+                    sklearn_nn, x, y, sizes[1:-1], batch_size, solver, args.seed
+                )
+            )
+    return found
+
+
+def measure_batch_size(args, runners, batch_size, n_samples, flops_per_sample):
+    """Time the contenders of one batch size round-robin; return their table rows."""
+    live = {key: run for key, run in runners.items() if run != common.MISSING}
+    times, errors = common.interleave(live, args.repeats, args.warmup)
+    rows = []
+    for (system, optimizer), run in runners.items():
+        row: dict[str, Any] = {"batch_size": batch_size, "system": system, "optimizer": optimizer}
+        if run == common.MISSING:
+            row["status"] = common.MISSING
+        elif (system, optimizer) in errors:
+            row.update(status="error", error=errors[(system, optimizer)])
+        else:
+            stats = common.summarize(times[(system, optimizer)])
+            seconds = stats["median"]
+            row.update(
+                status="ok",
+                epoch_s=seconds,
+                iqr_s=stats["iqr"],
+                samples_per_s=n_samples / seconds,
+                gflops=flops_per_sample * n_samples / seconds / 1e9,
+                times_s=times[(system, optimizer)],
+                final_loss=getattr(run, "last_loss", None),
+            )
+        rows.append(row)
+    epoch = {(row["system"], row["optimizer"]): row.get("epoch_s") for row in rows}
+    for row in rows:
+        row["ratio_floor"] = common.ratio(row.get("epoch_s"), epoch.get(("floor", "-")))
+        if row["system"] != "floor":
+            baseline = ("torch", "sgd") if row["optimizer"] == "sgd" else ("torch", "adam-fused")
+            row["ratio_torch"] = common.ratio(row.get("epoch_s"), epoch.get(baseline))
+    return rows
+
+
+def targets(rows: list[dict[str, Any]], backends: Sequence[str]) -> list[dict[str, Any]]:
+    """The issue's targets, checked against this run's numbers for each tinynn backend."""
+
+    def lookup(system, optimizer, batch_size, key):
+        for row in rows:
+            if (row["system"], row["optimizer"], row["batch_size"]) == (
+                system,
+                optimizer,
+                batch_size,
+            ):
+                return row.get(key)
+        return None
+
+    checks = []
+    for backend in backends:
+        system = f"tinynn-{backend}"
+        for batch_size, limit in SGD_FLOOR_TARGETS:
+            measured = lookup(system, "sgd", batch_size, "ratio_floor")
+            checks.append(
+                output.target(f"{system} SGD / floor at batch {batch_size}", measured, limit, "x")
+            )
+        for batch_size in sorted({row["batch_size"] for row in rows} | {32, 128, 512}):
+            measured = lookup(system, "adam", batch_size, "ratio_torch")
+            checks.append(
+                output.target(
+                    f"{system} Adam / torch fused Adam at batch {batch_size} (< 1)",
+                    measured,
+                    1.0,
+                    "x",
+                )
+            )
+        batch_size, limit = ADAM_FLOOR_TARGET
+        measured = lookup(system, "adam", batch_size, "ratio_floor")
+        checks.append(
+            output.target(f"{system} Adam / floor at batch {batch_size}", measured, limit, "x")
+        )
+    return checks
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the benchmark for parsed options; returns a process exit code."""
+    problem = check_names(args, KNOWN)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    batch_sizes = common.pick(
+        common.flatten(args.batch_sizes), FULL["batch_sizes"], QUICK["batch_sizes"], args.quick
+    )
+    n_samples = common.pick(args.samples, FULL["samples"], QUICK["samples"], args.quick)
+    args.repeats = common.pick(args.repeats, FULL["repeats"], QUICK["repeats"], args.quick)
+    sizes = mlp.layer_sizes(N_INPUTS, HIDDEN, N_CLASSES)
+    flops_per_sample = mlp.gemm_flops_per_sample(sizes)
+    threads = args.threads or common.blas_threads()
+
+    torch = common.import_optional("torch") if "torch" in args.peers else None
+    sklearn_nn = (
+        common.import_optional("sklearn.neural_network") if "sklearn" in args.peers else None
+    )
+    backends = common.tinynn_backends(args.backends)
+    x, y = mlp.synthetic_data(n_samples, N_INPUTS, N_CLASSES, args.seed)
+
+    payload = output.new_payload(
+        NAME,
+        getattr(args, "argv", None),
+        {
+            "architecture": sizes,
+            "activation": "relu",
+            "loss": "softmax cross-entropy (sparse labels)",
+            "samples": n_samples,
+            "batch_sizes": batch_sizes,
+            "repeats": args.repeats,
+            "warmup": args.warmup,
+            "threads": threads,
+            "optimizers": args.optimizers,
+            "learning_rates": mlp.LEARNING_RATES,
+            "gemm_flops_per_sample": flops_per_sample,
+            "quick": args.quick,
+        },
+    )
+    rows = []
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(common.limit_threads(args.threads))
+        if torch is not None:
+            stack.enter_context(peers.torch_threads(torch, threads))
+        for batch_size in batch_sizes:
+            runners = contenders(args, backends, torch, sklearn_nn, x, y, sizes, batch_size)
+            rows += measure_batch_size(args, runners, batch_size, n_samples, flops_per_sample)
+        payload["machine"] = machine.machine_info(args.threads)
+
+    payload["rows"] = rows
+    payload["backends"] = {
+        name: common.MISSING if ops == common.MISSING else "ok" for name, ops in backends.items()
+    }
+    loaded = {"torch": (torch, "torch"), "sklearn": (sklearn_nn, "scikit-learn")}
+    payload["peers"] = {
+        name: common.MISSING
+        if loaded[name][0] is None
+        else machine.package_version(loaded[name][1])
+        for name in args.peers
+    }
+    payload["targets"] = targets(rows, args.backends)
+    report(payload, args.out)
+    return 0
+
+
+def plot(rows: list[dict[str, Any]]):
+    """Epoch seconds and ratio to the floor per contender, one group of bars per batch size."""
+    figure = output.new_figure(ncols=2)
+    if figure is None:
+        return None
+    measured = [row for row in rows if row["status"] == "ok"]
+    labels = list(
+        dict.fromkeys(f"{row['system']} {row['optimizer']}".rstrip(" -") for row in measured)
+    )
+    batch_sizes = sorted({row["batch_size"] for row in measured})
+    width = 0.8 / max(len(labels), 1)
+    time_axis, ratio_axis = figure.axes
+    for i, label in enumerate(labels):
+        positions, seconds, ratios = [], [], []
+        for j, batch_size in enumerate(batch_sizes):
+            for row in measured:
+                name = f"{row['system']} {row['optimizer']}".rstrip(" -")
+                if name == label and row["batch_size"] == batch_size:
+                    positions.append(j + i * width)
+                    seconds.append(row["epoch_s"])
+                    ratios.append(row["ratio_floor"])
+        time_axis.bar(positions, seconds, width, label=label)
+        ratio_axis.bar(positions, ratios, width, label=label)
+    for axis, title in ((time_axis, "epoch time (s), median"), (ratio_axis, "time / GEMM floor")):
+        axis.set_xticks(
+            [j + 0.4 - width / 2 for j in range(len(batch_sizes))], [str(b) for b in batch_sizes]
+        )
+        axis.set_xlabel("batch size")
+        axis.set_title(title)
+    ratio_axis.axhline(1.0, color="black", linewidth=0.8)
+    time_axis.legend(fontsize="small")
+    return figure
+
+
+def report(payload: dict[str, Any], out_dir: str) -> None:
+    """Print the machine, the table and the targets; write JSON, CSV and PNG."""
+    settings = payload["settings"]
+    print(
+        f"== tinynn bench train: {settings['architecture']} MLP, {settings['samples']:,} samples, "
+        f"median of {settings['repeats']} after {settings['warmup']} warmup =="
+    )
+    print(machine.format_machine(payload["machine"]))
+    print(f"peers: {payload['peers']}  backends: {payload['backends']}")
+    print(output.format_table(payload["rows"], COLUMNS))
+    print("targets (from the performance issue):")
+    print(output.format_targets(payload["targets"]))
+    files = output.save_results(out_dir, NAME, payload, CSV_KEYS, plot(payload["rows"]))
+    print("wrote " + ", ".join(files.values()))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

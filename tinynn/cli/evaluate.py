@@ -1,0 +1,95 @@
+"""``tinynn evaluate MODEL``: loss, accuracy, precision, recall and confusion matrix.
+
+With no options the model is scored on the test split it was trained next to: the data set,
+split and preprocessing recorded by ``tinynn train`` are rebuilt from the file's metadata.
+``--dataset``/``--data``/``--label-column`` point it at other data instead (the model's own
+preprocessing is still applied, and a CSV's labels are mapped onto the model's classes).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import numpy as np
+
+from tinynn.cli import data, report
+from tinynn.cli.modelfile import class_labels, open_model
+
+SPLITS = ("test", "train", "all")
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``evaluate`` subcommand."""
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="score a saved model on its test split or on other data",
+        description="Score a saved model. By default it is evaluated on the test split "
+        "recorded when it was trained.",
+    )
+    parser.add_argument("model", metavar="MODEL", help="model file written by 'tinynn train'")
+    data.add_dataset_arguments(parser, for_training=False)
+    parser.add_argument(
+        "--split",
+        choices=SPLITS,
+        default="test",
+        help="which rows to score: the test split, the training split, or all of them "
+        "(default: %(default)s)",
+    )
+    parser.set_defaults(run=run)
+
+
+def resolve_data(metadata: dict[str, Any], args: argparse.Namespace) -> tuple[dict, dict]:
+    """The (dataset, split) records to evaluate on: the recorded ones unless overridden."""
+    recorded = metadata.get("dataset")
+    if not isinstance(recorded, dict):
+        recorded = None
+    if args.dataset is None and recorded is None:
+        raise ValueError(
+            f"{args.model!r} records no data set (it was not saved by 'tinynn train'); "
+            "choose one with --dataset"
+        )
+    name = args.dataset or recorded.get("name")
+    same = recorded is not None and recorded.get("name") == name
+    seed = int(metadata.get("seed", 0))
+    if same and args.data is None and args.label_column is None:
+        dataset = recorded
+    else:
+        options = recorded.get("options", {}) if same else {}
+        dataset = data.dataset_spec(
+            name,
+            args.data or options.get("path"),
+            args.label_column or options.get("label_column"),
+            seed,
+        )
+    split = metadata.get("split") if same else None
+    if not isinstance(split, dict):
+        test_size = (metadata.get("split") or {}).get("test_size", 0.2)
+        split = data.split_spec(name, test_size, seed)
+    return dataset, split
+
+
+def run(args: argparse.Namespace) -> int:
+    """Rebuild the data, score the model, print the results. Returns the exit status."""
+    model, metadata = open_model(args.model)
+    dataset, split = resolve_data(metadata, args)
+    classes = metadata.get("classes") if dataset["name"] == "csv" else None
+    loaded = data.load_split(dataset, split, classes=classes)
+    if args.split == "test":
+        x, y = loaded.x_test, loaded.y_test
+    elif args.split == "train":
+        x, y = loaded.x_train, loaded.y_train
+    else:
+        x = np.concatenate([loaded.x_train, loaded.x_test])
+        y = np.concatenate([loaded.y_train, loaded.y_test])
+
+    source = f"the {dataset['name']} data"
+    data.check_feature_count(x, model, source)
+    data.check_labels(y, model, source)
+    x = data.apply_preprocessing(x, metadata.get("preprocessing"))
+    n_outputs = model.output_shape[-1]
+    scores = report.compute_scores(model, x, y, n_outputs)
+    rows = "all rows" if args.split == "all" else f"{args.split} split"
+    title = f"{dataset['name']}, {rows} ({len(x)} samples)"
+    report.print_scores(title, scores, class_labels(metadata, n_outputs))
+    return 0

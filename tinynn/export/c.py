@@ -1,0 +1,277 @@
+"""Write a model as one self-contained C99 header: weights, one function per layer, predict.
+
+    tinynn export model.npz --format c --output model.h
+
+    #include "model.h"                      /* in exactly one .c file, or in several: all static */
+    float y[TINYNN_OUTPUT_SIZE];
+    tinynn_predict(x, y);                   /* x: TINYNN_INPUT_SIZE floats, one sample */
+
+The header needs nothing but ``<math.h>`` (link with ``-lm``): weights are ``static const``
+arrays, and the two scratch buffers live on the stack of ``tinynn_predict`` (2 ×
+``TINYNN_MAX_WIDTH`` values), so there is no malloc and the function is re-entrant.
+
+The C mirrors the NumPy formulas of ``tinynn.runtime``, in float for float32 models (double
+for float64 ones). Each output sums its products in input order, so results differ from BLAS
+only by float rounding, well inside 1e-5 for networks of ordinary size.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from tinynn.runtime import LayerSpec, ModelSpec
+
+# The building blocks. ``{T}`` is float or double; ``{F}`` the suffix of libm's float functions
+# ("f" for float, "" for double). Only the blocks a model uses are written out.
+_BLOCKS = {
+    "dense": """\
+/* y = x W + b, W stored (n_in, n_out) row by row as tinynn's Dense keeps it: each y[j] sums
+ * x[i] * W[i][j] over i in order, then adds b[j]. Outputs are done 16 at a time in a small
+ * accumulator block, so the inner loop reads W contiguously and stays in vector registers. */
+static inline void {P}_dense(const {T} *restrict x, const {T} *restrict W,
+    const {T} *restrict b, int n_in, int n_out, {T} *restrict y)
+{{
+    int j0 = 0;
+    for (; j0 + 16 <= n_out; j0 += 16) {{
+        {T} acc[16] = {{0}};
+        for (int i = 0; i < n_in; ++i)
+            for (int j = 0; j < 16; ++j)
+                acc[j] += x[i] * W[(long)i * n_out + j0 + j];
+        for (int j = 0; j < 16; ++j)
+            y[j0 + j] = b ? acc[j] + b[j0 + j] : acc[j];
+    }}
+    for (; j0 < n_out; ++j0) {{ /* the last n_out % 16 outputs, one at a time */
+        {T} acc = 0;
+        for (int i = 0; i < n_in; ++i)
+            acc += x[i] * W[(long)i * n_out + j0];
+        y[j0] = b ? acc + b[j0] : acc;
+    }}
+}}
+""",
+    "sigmoid": """\
+/* 1 / (1 + e^-x), written (1 + tanh(x/2)) / 2 so that it never overflows. */
+static inline void {P}_sigmoid({T} *x, int n)
+{{
+    for (int i = 0; i < n; ++i)
+        x[i] = ({T})0.5 * (({T})1 + tanh{F}(({T})0.5 * x[i]));
+}}
+""",
+    "tanh": """\
+static inline void {P}_tanh({T} *x, int n)
+{{
+    for (int i = 0; i < n; ++i)
+        x[i] = tanh{F}(x[i]);
+}}
+""",
+    "relu": """\
+static inline void {P}_relu({T} *x, int n)
+{{
+    for (int i = 0; i < n; ++i)
+        x[i] = x[i] > 0 ? x[i] : ({T})0;
+}}
+""",
+    "leaky_relu": """\
+static inline void {P}_leaky_relu({T} *x, int n, {T} alpha)
+{{
+    for (int i = 0; i < n; ++i)
+        x[i] = x[i] > 0 ? x[i] : alpha * x[i];
+}}
+""",
+    "elu": """\
+static inline void {P}_elu({T} *x, int n, {T} alpha)
+{{
+    for (int i = 0; i < n; ++i)
+        x[i] = x[i] > 0 ? x[i] : alpha * expm1{F}(x[i]);
+}}
+""",
+    "softplus": """\
+/* log(1 + e^x) = max(x, 0) + log(1 + e^-|x|): no overflow for large |x|. */
+static inline void {P}_softplus({T} *x, int n)
+{{
+    for (int i = 0; i < n; ++i)
+        x[i] = (x[i] > 0 ? x[i] : ({T})0) + log1p{F}(exp{F}(-fabs{F}(x[i])));
+}}
+""",
+    "softmax": """\
+/* Softmax over each row of length `row` (the last axis); subtracting the row maximum keeps
+ * every exponent <= 0. */
+static inline void {P}_softmax({T} *x, int n, int row)
+{{
+    for (int start = 0; start < n; start += row) {{
+        {T} *r = x + start;
+        {T} max = r[0], sum = 0;
+        for (int i = 1; i < row; ++i)
+            max = r[i] > max ? r[i] : max;
+        for (int i = 0; i < row; ++i) {{
+            r[i] = exp{F}(r[i] - max);
+            sum += r[i];
+        }}
+        for (int i = 0; i < row; ++i)
+            r[i] /= sum;
+    }}
+}}
+""",
+    "copy": """\
+static inline void {P}_copy(const {T} *restrict x, int n, {T} *restrict y)
+{{
+    for (int i = 0; i < n; ++i)
+        y[i] = x[i];
+}}
+""",
+}
+
+
+def export_c(spec: ModelSpec, prefix: str = "tinynn", source: str = "") -> str:
+    """The text of a C99 header computing ``spec``; identifiers start with ``prefix``."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", prefix):
+        raise ValueError(f"prefix {prefix!r} is not a C identifier; use letters, digits and _")
+    ctype = "double" if spec.dtype == np.float64 else "float"
+    writer = _Writer(spec, prefix, ctype)
+    return writer.header(source)
+
+
+def _size(shape: tuple[int, ...]) -> int:
+    return int(np.prod(shape))
+
+
+def _literal(value: float, ctype: str) -> str:
+    """A C constant that reads back exactly: 9 significant digits for float, 17 for double."""
+    text = f"{value:.9g}" if ctype == "float" else f"{value:.17g}"
+    if not any(c in text for c in ".e"):
+        text += ".0"
+    return text + ("f" if ctype == "float" else "")
+
+
+class _Writer:
+    def __init__(self, spec: ModelSpec, prefix: str, ctype: str) -> None:
+        self.spec, self.P, self.T = spec, prefix, ctype
+        self.F = "f" if ctype == "float" else ""
+        self.used: set[str] = set()
+
+    def header(self, source: str) -> str:
+        P, spec = self.P, self.spec
+        layers = list(enumerate(spec.layers))
+        width = max([_size(spec.output_shape)] + [_size(ly.output_shape) for _, ly in layers])
+        weights = [self._weights(i, layer) for i, layer in layers if layer.kernel is not None]
+        functions = [self._layer_function(i, layer) for i, layer in layers]
+        predict = self._predict(layers)
+        blocks = [_BLOCKS[name] for name in _BLOCKS if name in self.used]
+        guard = f"{P.upper()}_MODEL_H"
+        summary = " -> ".join(_describe(layer) for layer in spec.layers)
+        parts = [
+            f"/* Generated by tinynn{' from ' + source if source else ''}. Do not edit.\n"
+            f" *\n * Model {spec.name!r}: input {spec.input_shape} -> {summary}.\n"
+            f" * Usage: {self.T} y[{P.upper()}_OUTPUT_SIZE]; {P}_predict(x, y);\n"
+            f" * where x holds one sample: {P.upper()}_INPUT_SIZE values in row-major order.\n"
+            " * Self-contained C99: no malloc, only <math.h> (link with -lm). */",
+            f"#ifndef {guard}\n#define {guard}\n\n#include <math.h>\n#include <stddef.h>",
+            f"#define {P.upper()}_INPUT_SIZE {_size(spec.input_shape)}\n"
+            f"#define {P.upper()}_OUTPUT_SIZE {_size(spec.output_shape)}\n"
+            f"#define {P.upper()}_MAX_WIDTH {width}",
+            "/* ---- weights ---- */",
+            *weights,
+            "/* ---- building blocks ---- */",
+            *(block.format(P=P, T=self.T, F=self.F).rstrip() for block in blocks),
+            "/* ---- one function per layer ---- */",
+            *functions,
+            predict,
+            f"#endif /* {guard} */\n",
+        ]
+        return "\n\n".join(part for part in parts if part)
+
+    def _weights(self, index: int, layer: LayerSpec) -> str:
+        n_in, units = layer.kernel.shape
+        text = [
+            f"/* layer {index} ({layer.name}): kernel ({n_in}, {units}), row i = input i */",
+            f"static const {self.T} {self.P}_layer{index}_W[{n_in}][{units}] = {{",
+        ]
+        text += [f"    {{{self._numbers(row)}}}," for row in layer.kernel]
+        text.append("};")
+        if layer.bias is not None:
+            text.append(f"static const {self.T} {self.P}_layer{index}_b[{units}] = {{")
+            text.append(f"    {self._numbers(layer.bias)}\n}};")
+        return "\n".join(text)
+
+    def _numbers(self, values: np.ndarray) -> str:
+        items = [_literal(float(v), self.T) for v in values]
+        lines = [", ".join(items[i : i + 8]) for i in range(0, len(items), 8)]
+        return ",\n     ".join(lines)
+
+    def _activation(self, layer: LayerSpec, target: str, n: int) -> str:
+        """The in-place activation call on ``target`` (n values), or "" for linear."""
+        name = layer.activation
+        if name == "linear":
+            return ""
+        self.used.add(name)
+        if name in ("leaky_relu", "elu"):
+            return f"    {self.P}_{name}({target}, {n}, {_literal(layer.alpha, self.T)});\n"
+        if name == "softmax":
+            return f"    {self.P}_softmax({target}, {n}, {layer.output_shape[-1]});\n"
+        return f"    {self.P}_{name}({target}, {n});\n"
+
+    def _layer_function(self, index: int, layer: LayerSpec) -> str:
+        P, T = self.P, self.T
+        head = f"/* layer {index}: {_describe(layer)} */"
+        if layer.class_name == "Dense":
+            self.used.add("dense")
+            n_in, units = layer.kernel.shape
+            bias = f"{P}_layer{index}_b" if layer.bias is not None else "NULL"
+            return (
+                f"{head}\nstatic inline void {P}_layer{index}"
+                f"(const {T} *restrict x, {T} *restrict y)\n"
+                f"{{\n    {P}_dense(x, &{P}_layer{index}_W[0][0], {bias}, {n_in}, {units}, y);\n"
+                f"{self._activation(layer, 'y', units)}}}"
+            )
+        if layer.class_name == "Activation":
+            n = _size(layer.output_shape)
+            body = self._activation(layer, "x", n) or "    (void)x;\n"
+            return f"{head}\nstatic inline void {P}_layer{index}({T} *x)\n{{\n{body}}}"
+        return f"/* layer {index}: {_describe(layer)}: nothing to do on flat memory */"
+
+    def _predict(self, layers: list[tuple[int, LayerSpec]]) -> str:
+        """{P}_predict: run the layers, ping-ponging between two stack buffers a and b.
+
+        A Dense writes into the other buffer (the last Dense straight into y); an Activation
+        works in place, after copying the input when it would otherwise write into x."""
+        P, T = self.P, self.T
+        dense = [i for i, layer in layers if layer.class_name == "Dense"]
+        body, current, scratch = [], "x", []
+        for i, layer in layers:
+            if layer.class_name not in ("Dense", "Activation"):
+                continue
+            later_dense = bool(dense) and i < dense[-1]
+            if layer.class_name == "Dense" or current == "x":
+                target = "y" if not later_dense else ("b" if current == "a" else "a")
+                if target != "y" and target not in scratch:
+                    scratch.append(target)
+                if layer.class_name == "Dense":
+                    body.append(f"    {P}_layer{i}({current}, {target});")
+                else:
+                    self.used.add("copy")
+                    body.append(f"    {P}_copy(x, {_size(layer.output_shape)}, {target});")
+                current = target
+            if layer.class_name == "Activation":
+                body.append(f"    {P}_layer{i}({current});")
+        if current != "y":
+            self.used.add("copy")
+            body.append(f"    {P}_copy({current}, {P.upper()}_OUTPUT_SIZE, y);")
+        buffers = [f"    {T} {name}[{P.upper()}_MAX_WIDTH];" for name in sorted(scratch)]
+        return (
+            f"/* The model: x holds {P.upper()}_INPUT_SIZE values, y receives "
+            f"{P.upper()}_OUTPUT_SIZE. */\n"
+            f"static inline void {P}_predict(const {T} *x, {T} *y)\n{{\n"
+            + "\n".join(buffers + body)
+            + "\n}"
+        )
+
+
+def _describe(layer: LayerSpec) -> str:
+    if layer.class_name == "Dense":
+        return f"Dense({layer.kernel.shape[0]} -> {layer.kernel.shape[1]}, {layer.activation})"
+    if layer.class_name == "Activation":
+        return f"Activation({layer.activation})"
+    if layer.class_name in ("Flatten", "Reshape"):
+        return f"{layer.class_name}({layer.input_shape} -> {layer.output_shape})"
+    return f"{layer.class_name} (identity at inference)"

@@ -1,0 +1,162 @@
+"""2-D convolution kernels in plain NumPy (NHWC): the reference implementation.
+
+Layout, as in Keras: images x (batch, H, W, C), kernels (kh, kw, C, …). Every kernel takes the
+*unpadded* input and ``pads = (top, bottom, left, right)``; zero padding is applied inside.
+
+A convolution is a Dense layer applied to every patch. ``im2col`` copies each receptive field
+into one row, so that
+
+    y[n, i, j, f] = Σ_{a, b, c} x_pad[n, i·s + a·d, j·s + b·d, c] · W[a, b, c, f]
+
+becomes one matrix product  cols (N·Ho·Wo, kh·kw·C) @ W.reshape(kh·kw·C, F), where s is the
+stride and d the dilation. The backward pass is the same product transposed, and ``col2im``
+adds each row's gradient back onto the pixels it was copied from.
+
+The loops below run over the kh·kw kernel offsets only (9 for a 3×3 kernel); each iteration
+moves a whole strided slice of the batch, so the Python overhead stays small.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+Pair = tuple[int, int]
+Pads = tuple[int, int, int, int]
+
+
+def output_size(size: int, kernel: int, stride: int, dilation: int, pad_total: int) -> int:
+    """Output length of one spatial axis: ⌊(size + pad_total − d·(k − 1) − 1) / s⌋ + 1."""
+    return (size + pad_total - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def pad2d(x: np.ndarray, pads: Pads, value: float = 0.0) -> np.ndarray:
+    """x (N, H, W, C) with ``pads`` rows/columns of ``value`` added; x itself when pads are 0."""
+    top, bottom, left, right = pads
+    if not any(pads):
+        return x
+    n, h, w, c = x.shape
+    out = np.full((n, h + top + bottom, w + left + right, c), value, dtype=x.dtype)
+    out[:, top : top + h, left : left + w, :] = x
+    return out
+
+
+def _offset_slices(
+    i: int, j: int, out_hw: Pair, strides: Pair, dilation: Pair
+) -> tuple[slice, slice]:
+    """Rows and columns of the padded input that kernel offset (i, j) reads, one per output."""
+    row0, col0 = i * dilation[0], j * dilation[1]
+    rows = slice(row0, row0 + strides[0] * (out_hw[0] - 1) + 1, strides[0])
+    cols = slice(col0, col0 + strides[1] * (out_hw[1] - 1) + 1, strides[1])
+    return rows, cols
+
+
+def im2col(
+    x: np.ndarray,
+    kernel_size: Pair,
+    strides: Pair,
+    dilation: Pair,
+    pads: Pads,
+    out: np.ndarray,
+) -> np.ndarray:
+    """Copy every receptive field of x (N, H, W, C) into a row of out (N, Ho, Wo, kh·kw·C).
+
+    Row order within a patch is (kernel row, kernel column, channel): the order of
+    ``W.reshape(kh·kw·C, F)`` for a kernel W (kh, kw, C, F).
+    """
+    kh, kw = kernel_size
+    n, ho, wo, _ = out.shape
+    channels = x.shape[3]
+    xp = pad2d(x, pads)
+    patches = out.reshape(n, ho, wo, kh, kw, channels)
+    for i in range(kh):
+        for j in range(kw):
+            rows, cols = _offset_slices(i, j, (ho, wo), strides, dilation)
+            patches[:, :, :, i, j, :] = xp[:, rows, cols, :]
+    return out
+
+
+def col2im(
+    cols: np.ndarray,
+    kernel_size: Pair,
+    strides: Pair,
+    dilation: Pair,
+    pads: Pads,
+    out: np.ndarray,
+) -> np.ndarray:
+    """The adjoint of ``im2col``: add each row of cols (N, Ho, Wo, kh·kw·C) back onto out.
+
+    out (N, H, W, C) is overwritten. A pixel that several patches overlap receives the sum of
+    their gradients; gradients that land on the zero padding are dropped.
+    """
+    kh, kw = kernel_size
+    n, ho, wo, _ = cols.shape
+    h, w, channels = out.shape[1:]
+    top, bottom, left, right = pads
+    grad_padded = np.zeros((n, h + top + bottom, w + left + right, channels), dtype=out.dtype)
+    patches = cols.reshape(n, ho, wo, kh, kw, channels)
+    for i in range(kh):
+        for j in range(kw):
+            rows, cols_ = _offset_slices(i, j, (ho, wo), strides, dilation)
+            grad_padded[:, rows, cols_, :] += patches[:, :, :, i, j, :]
+    out[...] = grad_padded[:, top : top + h, left : left + w, :]
+    return out
+
+
+def depthwise_conv2d_forward(
+    x: np.ndarray,
+    W: np.ndarray,
+    strides: Pair,
+    dilation: Pair,
+    pads: Pads,
+    out: np.ndarray,
+) -> np.ndarray:
+    """Each input channel convolved with its own M filters: no sum over channels.
+
+        y[n, i, j, c·M + m] = Σ_{a, b} x_pad[n, i·s + a·d, j·s + b·d, c] · W[a, b, c, m]
+
+    x (N, H, W, C), W (kh, kw, C, M), out (N, Ho, Wo, C·M), channel-major as in Keras.
+    """
+    kh, kw, channels, multiplier = W.shape
+    n, ho, wo, _ = out.shape
+    xp = pad2d(x, pads)
+    acc = out.reshape(n, ho, wo, channels, multiplier)
+    acc[...] = 0.0
+    for i in range(kh):
+        for j in range(kw):
+            rows, cols = _offset_slices(i, j, (ho, wo), strides, dilation)
+            acc += xp[:, rows, cols, :, None] * W[i, j]
+    return out
+
+
+def depthwise_conv2d_backward(
+    x: np.ndarray,
+    W: np.ndarray,
+    grad_y: np.ndarray,
+    strides: Pair,
+    dilation: Pair,
+    pads: Pads,
+    grad_W: np.ndarray,
+    grad_x: np.ndarray | None,
+) -> None:
+    """Gradients of ``depthwise_conv2d_forward`` for the upstream grad_y (N, Ho, Wo, C·M).
+
+    dL/dW[a, b, c, m] = Σ_{n, i, j} x_pad[n, i·s + a·d, j·s + b·d, c] · g[n, i, j, c, m]
+    dL/dx_pad[n, i·s + a·d, j·s + b·d, c] += Σ_m g[n, i, j, c, m] · W[a, b, c, m]
+    grad_x (N, H, W, C) is skipped when None.
+    """
+    kh, kw, channels, multiplier = W.shape
+    n, ho, wo, _ = grad_y.shape
+    h, w = x.shape[1:3]
+    top, bottom, left, right = pads
+    xp = pad2d(x, pads)
+    g = grad_y.reshape(n, ho, wo, channels, multiplier)
+    grad_padded = np.zeros_like(xp) if grad_x is not None else None
+    for i in range(kh):
+        for j in range(kw):
+            rows, cols = _offset_slices(i, j, (ho, wo), strides, dilation)
+            window = xp[:, rows, cols, :]
+            grad_W[i, j] = np.einsum("nhwc,nhwcm->cm", window, g)
+            if grad_padded is not None:
+                grad_padded[:, rows, cols, :] += np.einsum("nhwcm,cm->nhwc", g, W[i, j])
+    if grad_x is not None:
+        grad_x[...] = grad_padded[:, top : top + h, left : left + w, :]
