@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from tinynn.kernels import numpy_ops
+from tinynn.workspace import borrow
 
 #: Probabilities are clipped to [EPSILON, 1 − EPSILON] before a log, as Keras does.
 EPSILON = 1e-7
@@ -37,6 +38,15 @@ class Loss:
 
     def __init__(self) -> None:
         self._grad: np.ndarray | None = None
+        #: As on layers: None allocates a fresh gradient per forward; a model sets a dict so
+        #: the fused kernels write into one reused buffer.
+        self.workspace: dict[str, np.ndarray] | None = None
+        #: The kernel backend for the fused from-logits paths; a model gives it its own.
+        self.ops = numpy_ops
+
+    def _gradient_buffer(self, y_pred: np.ndarray) -> np.ndarray:
+        """Where a fused kernel writes dL/dy_pred: new, or reused from the workspace."""
+        return borrow(self.workspace, "grad", y_pred.shape, y_pred.dtype)
 
     def forward(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
         raise NotImplementedError
@@ -126,8 +136,8 @@ class BinaryCrossentropy(Loss):
             y_true = y_true.reshape(y_pred.shape)
         _check_same_shape(y_pred, y_true)
         if self.from_logits:
-            self._grad = np.empty_like(y_pred)
-            return numpy_ops.sigmoid_cross_entropy(y_pred, y_true, self._grad)
+            self._grad = self._gradient_buffer(y_pred)
+            return self.ops.sigmoid_cross_entropy(y_pred, y_true, self._grad)
         p = np.clip(y_pred, EPSILON, 1.0 - EPSILON)
         inside = (y_pred > EPSILON) & (y_pred < 1.0 - EPSILON)
         self._grad = ((1.0 - y_true) / (1.0 - p) - y_true / p) * inside / p.size
@@ -160,8 +170,8 @@ class CategoricalCrossentropy(Loss):
         _check_same_shape(y_pred, y_true)
         n = y_pred.shape[0]
         if self.from_logits:
-            self._grad = np.empty_like(y_pred)
-            return numpy_ops.softmax_cross_entropy(y_pred, y_true, self._grad)
+            self._grad = self._gradient_buffer(y_pred)
+            return self.ops.softmax_cross_entropy(y_pred, y_true, self._grad)
         p = np.clip(y_pred, EPSILON, 1.0 - EPSILON)
         inside = (y_pred > EPSILON) & (y_pred < 1.0 - EPSILON)
         self._grad = -y_true / p * inside / n
@@ -217,8 +227,8 @@ class SparseCategoricalCrossentropy(Loss):
         if labels.shape[0] != n:
             raise ValueError(f"got {labels.shape[0]} labels for {n} predictions; expected {n}")
         if self.from_logits:
-            self._grad = np.empty_like(y_pred)
-            return numpy_ops.sparse_softmax_cross_entropy(y_pred, labels, self._grad)
+            self._grad = self._gradient_buffer(y_pred)
+            return self.ops.sparse_softmax_cross_entropy(y_pred, labels, self._grad)
         rows = np.arange(n)
         picked = y_pred[rows, labels]
         p = np.clip(picked, EPSILON, 1.0 - EPSILON)

@@ -29,6 +29,7 @@ from tinynn import losses, metrics, optimizers, training
 from tinynn.callbacks import History
 from tinynn.kernels import get_backend
 from tinynn.layers.base import Layer, check_dtype
+from tinynn.parameter_buffer import pack_parameters
 from tinynn.summary import format_summary
 
 
@@ -66,6 +67,9 @@ class Sequential:
         self.rng = np.random.default_rng(_child_seed(seed, 0))
         self._train_loss: losses.Loss | None = None
         self._fused_activation: str | None = None
+        self._ops = get_backend("numpy")
+        self._flat_parameters: tuple[np.ndarray, np.ndarray] | None = None
+        self._batch_workspace: dict[str, np.ndarray] = {}
         self._metric_names: list[str] = []
         self._metric_specs: list = []
         for layer in layers or []:
@@ -179,10 +183,9 @@ class Sequential:
         self.loss = losses.get(loss)
         self._metric_names = training.metric_names(metrics or [])
         self._metric_specs = list(metrics or [])
-        ops = get_backend(backend)
-        self.backend = ops.NAME
-        for layer in self.layers:
-            layer.ops = ops
+        self._ops = get_backend(backend)
+        self.backend = self._ops.NAME
+        self.optimizer.ops = self._ops.optim
         self.metrics = []
         self._train_loss = None
         self._fused_activation = None
@@ -202,6 +205,15 @@ class Sequential:
         )
         self._train_loss = self.loss.with_logits() if fuse else self.loss
         self._fused_activation = activation if fuse else None
+        # Training runs on the chosen backend, in buffers allocated once, and steps the
+        # optimizer over one flat parameter array (see tinynn.parameter_buffer).
+        for layer in self.layers:
+            layer.ops = self._ops
+            layer.workspace = {}
+        self._train_loss.workspace = {}
+        self._train_loss.ops = self._ops
+        self._batch_workspace = {}
+        self._flat_parameters = pack_parameters(self.layers)
         self.metrics = [
             metrics.infer_accuracy(self.loss.name, self.output_shape)
             if isinstance(spec, str) and spec.lower() in ("accuracy", "acc")
@@ -225,11 +237,23 @@ class Sequential:
         self.backward(self._train_loss.backward())
         return loss, y_pred
 
+    def step_optimizer(self) -> None:
+        """Apply the optimizer to the gradients of the last backward.
+
+        A compiled model steps its one flat parameter buffer with one kernel call; with
+        per-array ``clipnorm`` it steps the (param, grad) pairs one by one. Both give the same
+        update (see ``tinynn.parameter_buffer``).
+        """
+        if self._flat_parameters is not None and self.optimizer.clipnorm is None:
+            self.optimizer.step([self._flat_parameters])
+        else:
+            self.optimizer.step(self.parameters())
+
     def train_on_batch(self, x: Any, y: Any) -> float:
         """One optimizer step on one batch; returns the batch loss (Keras's name)."""
         x, y = self._prepare_xy(x, y)
         loss, _ = self.compute_gradients(x, y)
-        self.optimizer.step(self.parameters())
+        self.step_optimizer()
         return loss
 
     def fit(

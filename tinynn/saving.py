@@ -81,6 +81,7 @@ def save_model(model: Any, path: str | os.PathLike, metadata: dict | None = None
             "optimizer": optimizers.serialize(model.optimizer),
             "optimizer_iterations": int(state["iterations"]),
             "optimizer_slots": [sorted(buffers) for buffers in state["state"]],
+            "optimizer_shapes": [list(shape) for shape in state["shapes"]],
             "loss": losses.serialize(model.loss),
             "metrics": [
                 spec if isinstance(spec, str) else metrics.name_of(spec)
@@ -196,7 +197,7 @@ def load_model(path: str | os.PathLike) -> Any:
                     "class_name": compiled["optimizer"]["class_name"],
                     "iterations": compiled.get("optimizer_iterations", 0),
                     "config": compiled["optimizer"]["config"],
-                    "shapes": [list(param.shape) for param in params] if state else [],
+                    "shapes": compiled.get("optimizer_shapes", []),
                     "state": state,
                 }
             )

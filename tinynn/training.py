@@ -15,6 +15,7 @@ import numpy as np
 from tinynn import metrics as metrics_module
 from tinynn.callbacks import CallbackList, History
 from tinynn.validation import check_array, check_non_negative_int, check_positive_int
+from tinynn.workspace import borrow
 
 
 def fit(
@@ -71,8 +72,10 @@ def fit(
         for step in range(steps):
             batch = order[step * batch_size : (step + 1) * batch_size]
             callback_list.on_train_batch_begin(step)
-            loss, y_pred = model.compute_gradients(x[batch], y[batch])
-            model.optimizer.step(model.parameters())
+            x_batch = _gather(model, "x", x, batch)
+            y_batch = _gather(model, "y", y, batch)
+            loss, y_pred = model.compute_gradients(x_batch, y_batch)
+            model.step_optimizer()
             logs = tracker.update(step * batch_size, loss, y_pred)
             callback_list.on_train_batch_end(step, logs)
             if model.stop_training:
@@ -87,6 +90,14 @@ def fit(
     callback_list.on_train_end()
     model.history = callback_list.history
     return model.history
+
+
+def _gather(model: Any, name: str, source: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """source[rows], copied into the model's reusable batch buffer (no allocation per step)."""
+    out = borrow(model._batch_workspace, name, (len(rows), *source.shape[1:]), source.dtype)
+    if source.ndim == 2 and source.dtype.kind == "f":
+        return model._ops.gather_rows(source, rows, out)
+    return np.take(source, rows, axis=0, out=out)
 
 
 class _EpochTracker:

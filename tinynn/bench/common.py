@@ -239,6 +239,7 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--quick", action="store_true", help="tiny sizes and one repeat: a smoke test"
     )
+    parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
 
 
 def pick(value: Any, full: Any, quick: Any, is_quick: bool) -> Any:

@@ -46,8 +46,8 @@ QUICK = {
 COLUMNS = [
     ("kernel", "kernel", ""),
     ("shape", "shape", ""),
-    ("numpy_us", "numpy us", ".2f"),
-    ("numba_us", "numba us", ".2f"),
+    ("numpy_us", "numpy us", ".2f", "numpy_status"),
+    ("numba_us", "numba us", ".2f", "numba_status"),
     ("speedup", "numba speedup", ".2f"),
 ]
 CSV_KEYS = ["kernel", "shape", "numpy_us", "numba_us", "speedup", "numpy_status", "numba_status"]
@@ -79,7 +79,7 @@ def dense_cases(rng: np.random.Generator, batch: int, width: int) -> list[Case]:
         alpha = ALPHAS.get(name, 0.0)
         y = dense_forward(x, W, b, name, alpha, np.empty((batch, width), np.float32))
 
-        def forward(ops, name=name, alpha=alpha):
+        def forward(ops, name=name, alpha=alpha, y=y):
             out = np.empty_like(y)
             return lambda: ops.dense_forward(x, W, b, name, alpha, out)
 
@@ -155,9 +155,7 @@ def optimizer_cases(rng: np.random.Generator, shape: tuple[int, int]) -> list[Ca
 
     def sgd_momentum(ops):
         param, buffer, _ = state()
-        return lambda: optim(ops).sgd_update(
-            param, grad, buffer, 0.01, 0.9, 0.0, False, 0.0, False
-        )
+        return lambda: optim(ops).sgd_update(param, grad, buffer, 0.01, 0.9, 0.0, False, 0.0, False)
 
     def rmsprop(ops):
         param, square_avg, _ = state()
@@ -172,12 +170,15 @@ def optimizer_cases(rng: np.random.Generator, shape: tuple[int, int]) -> list[Ca
         )
 
     label = f"{shape[0]}x{shape[1]}"
-    return [Case(name, label, fn) for name, fn in [
-        ("sgd_update", sgd),
-        ("sgd_update[momentum]", sgd_momentum),
-        ("rmsprop_update", rmsprop),
-        ("adam_update", adam),
-    ]]
+    return [
+        Case(name, label, fn)
+        for name, fn in [
+            ("sgd_update", sgd),
+            ("sgd_update[momentum]", sgd_momentum),
+            ("rmsprop_update", rmsprop),
+            ("adam_update", adam),
+        ]
+    ]
 
 
 def optim(ops: Any) -> Any:
@@ -205,7 +206,9 @@ def measure(case: Case, backends: dict[str, Any], settings: dict[str, Any], warm
             continue
         try:
             call = case.make(ops)
-            times = common.time_per_call(call, settings["repeats"], max(warmup, 1), settings["min_time"])
+            times = common.time_per_call(
+                call, settings["repeats"], max(warmup, 1), settings["min_time"]
+            )
         except Exception as error:  # a kernel the backend lacks or rejects: report, go on
             row[f"{name}_status"] = "error"
             row[f"{name}_error"] = f"{type(error).__name__}: {error}"
@@ -240,7 +243,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="tinynn bench kernels", description="Per-kernel time: NumPy against Numba."
+        prog="tinynn bench kernels",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_arguments(parser)
     return parser
@@ -264,7 +269,7 @@ def run(args: argparse.Namespace) -> int:
     payload["backends"] = {
         name: common.MISSING if ops == common.MISSING else "ok" for name, ops in backends.items()
     }
-    report(payload, args.out)
+    report(payload, args.out, args.markdown)
     return 0
 
 
@@ -287,18 +292,13 @@ def plot(rows: list[dict[str, Any]]):
     return figure
 
 
-def report(payload: dict[str, Any], out_dir: str) -> None:
+def report(payload: dict[str, Any], out_dir: str, markdown: bool = False) -> None:
     settings = payload["settings"]
     print(f"== tinynn bench kernels: median us per call of {settings['repeats']} repeats ==")
     print(machine.format_machine(payload["machine"]))
     print(f"backends: {payload['backends']}")
-    rows = payload["rows"]
-    for row in rows:  # show each backend's own status where its number is absent
-        for backend in ("numpy", "numba"):
-            if row.get(f"{backend}_us") is None:
-                row[f"{backend}_us_text"] = row.get(f"{backend}_status")
-    print(output.format_table(rows, COLUMNS))
-    files = output.save_results(out_dir, NAME, payload, CSV_KEYS, plot(rows))
+    output.print_table(payload["rows"], COLUMNS, markdown)
+    files = output.save_results(out_dir, NAME, payload, CSV_KEYS, plot(payload["rows"]))
     print("wrote " + ", ".join(files.values()))
 
 

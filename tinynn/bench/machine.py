@@ -116,7 +116,14 @@ def machine_info(requested_threads: int | None = None) -> dict[str, Any]:
             "numba": _numba_threads(),
         },
         "environment": {name: os.environ.get(name, "unset") for name in THREAD_VARIABLES},
+        "load_average": load_average(),
     }
+
+
+def load_average() -> list[float] | None:
+    """1, 5 and 15-minute load averages: how busy the (shared) machine was."""
+    getloadavg = getattr(os, "getloadavg", None)
+    return [round(value, 2) for value in getloadavg()] if getloadavg else None
 
 
 def format_machine(info: dict[str, Any]) -> str:
@@ -145,6 +152,6 @@ def format_machine(info: dict[str, Any]) -> str:
             f"numba {versions['numba']}, {torch_text}, scikit-learn {versions['scikit-learn']}",
             f"OPENBLAS_CORETYPE={env['OPENBLAS_CORETYPE']}  "
             f"OPENBLAS_L2_SIZE={env['OPENBLAS_L2_SIZE']}  "
-            f"OMP_NUM_THREADS={env['OMP_NUM_THREADS']}",
+            f"OMP_NUM_THREADS={env['OMP_NUM_THREADS']}  load average {info['load_average']}",
         ]
     )

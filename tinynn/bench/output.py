@@ -17,27 +17,32 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tinynn.bench import common
+from tinynn.bench import common, machine
 
 
-def _cell(row: dict[str, Any], key: str, fmt: str) -> str:
+def _cell(row: dict[str, Any], column: Sequence[str]) -> str:
+    """Format one value. ``column`` is (key, title, float format[, status key])."""
+    key, _, fmt = column[:3]
     value = row.get(key)
-    status = row.get("status", "ok")
     if value is None:
-        return status if status != "ok" else "-"
-    if isinstance(value, float) and fmt:
-        return "-" if math.isnan(value) else format(value, fmt)
+        status = row.get(column[3] if len(column) > 3 else "status", "ok")
+        return "-" if status in (None, "ok") else str(status)
+    if isinstance(value, float) and math.isnan(value):
+        return "-"
+    if isinstance(value, int | float) and not isinstance(value, bool) and fmt:
+        return format(value, fmt)
     return str(value)
 
 
-def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str, str]]) -> str:
-    """A plain-text table. ``columns``: (row key, header, format spec for floats).
+def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[Sequence[str]]) -> str:
+    """A plain-text table. ``columns``: (row key, header, format spec for floats[, status key]).
 
-    A missing value prints as the row's status ("missing", "error") so an absent peer is
-    visible in the table, never blank or faked.
+    An absent value prints as the row's status ("missing", "error"), or as the status stored
+    under the column's own status key, so an absent peer or backend is visible in the table,
+    never blank or faked.
     """
-    header = [title for _, title, _ in columns]
-    body = [[_cell(row, key, fmt) for key, _, fmt in columns] for row in rows]
+    header = [column[1] for column in columns]
+    body = [[_cell(row, column) for column in columns] for row in rows]
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(columns))]
 
     def line(cells: Sequence[str]) -> str:
@@ -47,15 +52,24 @@ def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, st
     return "\n".join([line(header), rule, *(line(cells) for cells in body)])
 
 
-def format_markdown(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str, str]]) -> str:
-    """The same table as Markdown, for pasting into docs/benchmarks.md."""
+def format_markdown(rows: Sequence[dict[str, Any]], columns: Sequence[Sequence[str]]) -> str:
+    """The same table as Markdown (printed with ``--markdown``, for docs/benchmarks.md)."""
     lines = [
-        "| " + " | ".join(title for _, title, _ in columns) + " |",
+        "| " + " | ".join(column[1] for column in columns) + " |",
         "|" + "|".join("---" for _ in columns) + "|",
     ]
     for row in rows:
-        lines.append("| " + " | ".join(_cell(row, key, fmt) for key, _, fmt in columns) + " |")
+        lines.append("| " + " | ".join(_cell(row, column) for column in columns) + " |")
     return "\n".join(lines)
+
+
+def print_table(
+    rows: Sequence[dict[str, Any]], columns: Sequence[Sequence[str]], markdown: bool
+) -> None:
+    print(format_table(rows, columns))
+    if markdown:
+        print()
+        print(format_markdown(rows, columns))
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:
@@ -128,6 +142,7 @@ def new_payload(name: str, argv: Sequence[str] | None, settings: dict[str, Any])
         "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "argv": list(sys.argv[1:] if argv is None else argv),
         "settings": settings,
+        "load_average_at_start": machine.load_average(),
         "rows": [],
         "targets": [],
         "notes": [],

@@ -91,8 +91,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tinynn bench train",
-        description="Epoch time of a 784-256-256-10 MLP: tinynn, the GEMM floor, PyTorch, "
-        "scikit-learn.",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_arguments(parser)
     return parser
@@ -275,7 +275,7 @@ def run(args: argparse.Namespace) -> int:
         for name in args.peers
     }
     payload["targets"] = targets(rows, args.backends)
-    report(payload, args.out)
+    report(payload, args.out, args.markdown)
     return 0
 
 
@@ -313,7 +313,7 @@ def plot(rows: list[dict[str, Any]]):
     return figure
 
 
-def report(payload: dict[str, Any], out_dir: str) -> None:
+def report(payload: dict[str, Any], out_dir: str, markdown: bool = False) -> None:
     """Print the machine, the table and the targets; write JSON, CSV and PNG."""
     settings = payload["settings"]
     print(
@@ -322,7 +322,7 @@ def report(payload: dict[str, Any], out_dir: str) -> None:
     )
     print(machine.format_machine(payload["machine"]))
     print(f"peers: {payload['peers']}  backends: {payload['backends']}")
-    print(output.format_table(payload["rows"], COLUMNS))
+    output.print_table(payload["rows"], COLUMNS, markdown)
     print("targets (from the performance issue):")
     print(output.format_targets(payload["targets"]))
     files = output.save_results(out_dir, NAME, payload, CSV_KEYS, plot(payload["rows"]))

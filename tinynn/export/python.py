@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +59,9 @@ def export_python(spec: runtime.ModelSpec, model_path: Path, output: Path) -> li
     if weights.exists() and weights.resolve() == model_path.resolve():
         raise ValueError(f"exporting would overwrite the model file {str(model_path)!r}")
     shape = ", ".join(str(d) for d in spec.input_shape)
-    names = {"module": output.stem, "source": model_path.name, "weights": weights.name}
+    # The file name goes into a comment: keep it to one line of plain characters.
+    source_name = re.sub(r"[^A-Za-z0-9_.\- ]", "_", model_path.name)
+    names = {"module": output.stem, "source": source_name, "weights": weights.name}
     source = Path(runtime.__file__).read_text(encoding="utf-8")
     text = _HEADER.format(shape=shape, **names) + source.rstrip() + "\n" + _FOOTER.format(**names)
     write_atomic(weights, slim_model_file(spec))

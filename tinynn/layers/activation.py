@@ -31,7 +31,7 @@ class Activation(Layer):
             self._y = self.activation.forward(x)
         else:
             self._y = self.ops.activation_forward(
-                kernel, x, self.activation.alpha, np.empty_like(x)
+                kernel, x, self.activation.alpha, self._buffer("y", x.shape)
             )
         return self._y
 
@@ -48,7 +48,7 @@ class Activation(Layer):
         kernel = self.activation.kernel_name
         if kernel is None:
             return self.activation.backward(grad_output)
-        out = np.empty_like(self._y)
+        out = self._buffer("grad_x", self._y.shape)
         return self.ops.activation_backward(
             kernel, self._y, np.asarray(grad_output, self.dtype), self.activation.alpha, out
         )

@@ -20,6 +20,7 @@ import numpy as np
 
 from tinynn import initializers
 from tinynn.kernels import numpy_ops
+from tinynn.workspace import borrow
 
 Shape = tuple[int, ...]
 
@@ -70,6 +71,10 @@ class Layer:
         self.ops = numpy_ops
         #: False on a model's first layer: nobody needs dL/dx of the data, so skip computing it.
         self.compute_input_grad = True
+        #: None: every pass allocates fresh arrays, so results a student keeps stay valid.
+        #: A dict (a compiled model gives each layer one): output and gradient buffers are
+        #: allocated once and reused by every later step, so training allocates nothing.
+        self.workspace: dict[str, np.ndarray] | None = None
 
     # -- building -------------------------------------------------------------------------
 
@@ -126,6 +131,21 @@ class Layer:
         return x
 
     # -- parameters -----------------------------------------------------------------------
+
+    def _buffer(self, name: str, shape: tuple[int, ...], dtype: Any = None) -> np.ndarray:
+        """An uninitialised array for an output, a gradient or a cache (``tinynn.workspace``):
+        new every call without a workspace, reused across steps with one."""
+        return borrow(self.workspace, name, shape, self.dtype if dtype is None else dtype)
+
+    def parameter_slots(self) -> Iterator[tuple[Layer, str]]:
+        """(owning layer, key) for every parameter, in ``parameters()`` order.
+
+        A model uses this to move parameters into one flat buffer: it rebinds
+        ``owner.params[key]`` and ``owner.grads[key]`` to views. Containers yield their
+        children's slots.
+        """
+        for key in self.params:
+            yield self, key
 
     def parameters(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield (param, grad) pairs in a fixed order."""

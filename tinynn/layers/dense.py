@@ -78,7 +78,7 @@ class Dense(Layer):
         x = self._prepare_input(x)
         kernel = self.activation.kernel_name if apply_activation else "linear"
         custom = apply_activation and kernel is None
-        y = np.empty((x.shape[0], self.units), dtype=self.dtype)
+        y = self._buffer("y", (x.shape[0], self.units))
         self.ops.dense_forward(
             x, self.params["W"], self.params.get("b"), kernel or "linear", self.activation.alpha, y
         )
@@ -96,8 +96,8 @@ class Dense(Layer):
         if kernel == "custom":
             grad_output = self.activation.backward(grad_output)
             kernel = "linear"
-        grad_z = np.empty_like(self._y)
-        grad_x = np.empty_like(self._x) if self.compute_input_grad else None
+        grad_z = self._buffer("grad_z", self._y.shape)
+        grad_x = self._buffer("grad_x", self._x.shape) if self.compute_input_grad else None
         self.ops.dense_backward(
             self._x,
             self.params["W"],

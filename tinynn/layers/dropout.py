@@ -30,14 +30,15 @@ class Dropout(Layer):
         if not training or self.rate == 0.0:
             self._mask = None
             return x
-        uniform = self.rng.random(x.shape, dtype=self.dtype)
-        self._mask = np.empty_like(x)
-        return self.ops.dropout_forward(x, uniform, self.rate, self._mask, np.empty_like(x))
+        uniform = self.rng.random(x.shape, dtype=self.dtype, out=self._buffer("uniform", x.shape))
+        self._mask = self._buffer("mask", x.shape)
+        return self.ops.dropout_forward(x, uniform, self.rate, self._mask, self._buffer("y", x.shape))
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         if self._mask is None:
             return grad_output
-        return self.ops.dropout_backward(grad_output, self._mask, np.empty_like(self._mask))
+        grad_x = self._buffer("grad_x", self._mask.shape)
+        return self.ops.dropout_backward(grad_output, self._mask, grad_x)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "rate": self.rate}

@@ -20,9 +20,9 @@ import numpy as np
 class OutputView:
     """A view of ``out`` with another shape, with a write-back when only a copy was possible.
 
-        view = OutputView(out, rows_shape(out))   # or (-1,) for element-wise kernels
-        kernel(..., view.array)
-        view.write_back()
+    view = OutputView(out, rows_shape(out))   # or (-1,) for element-wise kernels
+    kernel(..., view.array)
+    view.write_back()
     """
 
     def __init__(self, out: np.ndarray, shape: tuple[int, ...]) -> None:

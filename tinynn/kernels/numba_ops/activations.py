@@ -1,11 +1,11 @@
 """Activation kernels compiled with Numba: the twins of ``numpy_ops.activations``.
 
-Each activation has an integer code, mapped from its name in Python. ``forward_row`` and
-``backward_row`` branch on the code once per row and then run a branch-free loop over it
-(softmax couples the whole row, so it is a row function by nature). The two array kernels
-apply them to 2-D arrays in ONE pass each: the forward one adds the bias on the way, the
-backward one sums the bias gradient on the way; ``dense.py`` calls them around its matrix
-products. Derivatives are taken from the output y, as in the NumPy twin.
+Each activation has an integer code, mapped from its name in Python, and a scalar function
+(``sigmoid(v)``, ``relu(v)``, ...). The two array kernels branch on the code once and then run
+one loop nest over a 2-D array: ``bias_activation_forward`` adds the bias on the way and
+``activation_backward_bias`` sums the bias gradient on the way; ``dense.py`` calls them around
+its matrix products. Derivatives are taken from the output y, as in the NumPy twin. Softmax
+couples a row, so it is computed row by row.
 
 The public functions ``activation_forward``/``activation_backward`` have the NumPy signatures
 and accept any shape (softmax works along the last axis).
@@ -35,10 +35,6 @@ ACTIVATION_CODES = {
     "softmax": SOFTMAX,
 }
 
-#: Forward passes whose cost is an exp/tanh/log per element. On large arrays NumPy's SIMD
-#: ufuncs evaluate these faster than a compiled loop can (see config.py for the numbers).
-TRANSCENDENTAL_FORWARD = frozenset({SIGMOID, TANH, ELU, SOFTPLUS, SOFTMAX})
-
 
 def activation_code(name: str) -> int:
     """The integer code of the activation called ``name``."""
@@ -50,9 +46,14 @@ def activation_code(name: str) -> int:
         ) from None
 
 
-def use_numpy_math(code: int, size: int) -> bool:
-    """True when NumPy's ufuncs beat the compiled loop for this activation and array size."""
-    return code in TRANSCENDENTAL_FORWARD and size >= SETTINGS.numpy_math_min_size
+def use_numpy_forward(name: str, size: int) -> bool:
+    """True when NumPy's SIMD ufuncs beat the compiled loop for this forward pass (config.py)."""
+    return size >= SETTINGS.numpy_forward_min_size.get(name, math.inf)
+
+
+def use_numpy_backward(name: str, size: int) -> bool:
+    """True when NumPy's SIMD ufuncs beat the compiled loop for this backward pass."""
+    return size >= SETTINGS.numpy_backward_min_size.get(name, math.inf)
 
 
 # --- one element ---------------------------------------------------------------------------
@@ -65,8 +66,7 @@ def sigmoid(v):
     """σ(v) from e = e^−|v| <= 1, which never overflows: 1/(1 + e) for v >= 0, else e/(1 + e)."""
     one = type(v)(1.0)
     e = math.exp(-abs(v))
-    s = one / (one + e)
-    return s if v >= 0 else e * s
+    return one / (one + e) if v >= 0 else e / (one + e)
 
 
 @jit
@@ -97,121 +97,129 @@ def biased(z, bias, i, j):
     return z[i, j] if bias is None else z[i, j] + bias[j]
 
 
-# --- one row: the activation code is checked once per row, so each inner loop is branch-free
-# --- and LLVM can vectorize it (a check per element made ReLU 10x slower).
+# --- whole arrays, one pass ----------------------------------------------------------------
+# The activation code is checked once, outside the loops, so each loop nest is branch-free and
+# LLVM can vectorize it. (A check per element, or a helper call per row, made ReLU 3-10x
+# slower on a 128 x 256 batch.)
 
 
-@jit(inline=True)
-def softmax_row(z, bias, out, i):
-    """out[i] = softmax(z[i] + bias) for row i; bias may be None. out may be z itself.
+@jit
+def softmax_rows(z, bias, out):
+    """out[i] = softmax(z[i] + bias) for every row i; bias may be None; out may be z.
 
     The row maximum m is subtracted before exponentiating, so every exponent is <= 0.
     """
-    if z.shape[1] == 0:
-        return
-    m = biased(z, bias, i, 0)
-    for j in range(z.shape[1]):
-        m = max(m, biased(z, bias, i, j))
-    total = 0.0
-    for j in range(z.shape[1]):
-        e = math.exp(biased(z, bias, i, j) - m)
-        out[i, j] = e
-        total += e
-    for j in range(z.shape[1]):
-        out[i, j] = out[i, j] / total
-
-
-@jit(inline=True)
-def forward_row(code, z, bias, alpha, out, i):
-    """out[i] = f(z[i] + bias) for row i, any activation; bias may be None."""
-    n = z.shape[1]
-    if code == LINEAR:
-        for j in range(n):
-            out[i, j] = biased(z, bias, i, j)
-    elif code == SIGMOID:
-        for j in range(n):
-            out[i, j] = sigmoid(biased(z, bias, i, j))
-    elif code == TANH:
-        for j in range(n):
-            out[i, j] = math.tanh(biased(z, bias, i, j))
-    elif code == RELU:
-        for j in range(n):
-            out[i, j] = relu(biased(z, bias, i, j))
-    elif code == LEAKY_RELU:
-        for j in range(n):
-            out[i, j] = leaky_relu(biased(z, bias, i, j), alpha)
-    elif code == ELU:
-        for j in range(n):
-            out[i, j] = elu(biased(z, bias, i, j), alpha)
-    elif code == SOFTPLUS:
-        for j in range(n):
-            out[i, j] = softplus(biased(z, bias, i, j))
-    else:
-        softmax_row(z, bias, out, i)
-
-
-@jit(inline=True)
-def backward_row(code, y, g, alpha, out, i):
-    """out[i] = g[i] ⊙ f'(x) for row i, from the output y = f(x). out may be g."""
-    n = y.shape[1]
-    one = y.dtype.type(1.0)
-    zero = y.dtype.type(0.0)
-    if code == LINEAR:
-        for j in range(n):
-            out[i, j] = g[i, j]
-    elif code == SIGMOID:
-        for j in range(n):
-            out[i, j] = g[i, j] * (y[i, j] * (one - y[i, j]))
-    elif code == TANH:
-        for j in range(n):
-            out[i, j] = g[i, j] * (one - y[i, j] * y[i, j])
-    elif code == RELU:
-        for j in range(n):
-            out[i, j] = g[i, j] * (one if y[i, j] > zero else zero)
-    elif code == LEAKY_RELU:
-        for j in range(n):
-            out[i, j] = g[i, j] * (one if y[i, j] > zero else alpha)
-    elif code == ELU:
-        for j in range(n):  # alpha·e^x = y + alpha where x <= 0
-            out[i, j] = g[i, j] * (one if y[i, j] > zero else y[i, j] + alpha)
-    elif code == SOFTPLUS:
-        for j in range(n):  # σ(x) = 1 − e^−y
-            out[i, j] = g[i, j] * -math.expm1(-y[i, j])
-    else:  # softmax: y ⊙ (g − g·y)
-        dot = 0.0
-        for j in range(n):
-            dot += g[i, j] * y[i, j]
-        dot_t = y.dtype.type(dot)  # the subtraction happens in y's precision, as in NumPy
-        for j in range(n):
-            out[i, j] = y[i, j] * (g[i, j] - dot_t)
-
-
-# --- whole arrays, one pass ----------------------------------------------------------------
+    rows, cols = z.shape
+    for i in prange(rows):
+        if cols == 0:
+            continue
+        m = biased(z, bias, i, 0)
+        for j in range(cols):
+            m = max(m, biased(z, bias, i, j))
+        total = 0.0
+        for j in range(cols):
+            e = math.exp(biased(z, bias, i, j) - m)
+            out[i, j] = e
+            total += e
+        for j in range(cols):
+            out[i, j] = out[i, j] / total
 
 
 @jit
 def bias_activation_forward(z, bias, code, alpha, out):
     """out[i, j] = f(z[i, j] + bias[j]) in one pass. z, out: (rows, cols); bias: (cols,) or
     None; alpha has z's dtype. out may be z (the Dense layer passes its GEMM output)."""
-    for i in prange(z.shape[0]):
-        forward_row(code, z, bias, alpha, out, i)
+    rows, cols = z.shape
+    if code == SOFTMAX:
+        softmax_rows(z, bias, out)
+    elif code == LINEAR:
+        for i in prange(rows):
+            for j in range(cols):
+                out[i, j] = biased(z, bias, i, j)
+    elif code == SIGMOID:
+        for i in prange(rows):
+            for j in range(cols):
+                out[i, j] = sigmoid(biased(z, bias, i, j))
+    elif code == TANH:
+        for i in prange(rows):
+            for j in range(cols):
+                out[i, j] = math.tanh(biased(z, bias, i, j))
+    elif code == RELU:
+        for i in prange(rows):
+            for j in range(cols):
+                out[i, j] = relu(biased(z, bias, i, j))
+    elif code == LEAKY_RELU:
+        for i in prange(rows):
+            for j in range(cols):
+                out[i, j] = leaky_relu(biased(z, bias, i, j), alpha)
+    elif code == ELU:
+        for i in prange(rows):
+            for j in range(cols):
+                out[i, j] = elu(biased(z, bias, i, j), alpha)
+    else:  # SOFTPLUS
+        for i in prange(rows):
+            for j in range(cols):
+                out[i, j] = softplus(biased(z, bias, i, j))
+
+
+@jit(inline=True)
+def store(out, grad_bias, i, j, value):
+    """out[i, j] = value, and add it to grad_bias[j] unless grad_bias is None."""
+    out[i, j] = value
+    if grad_bias is not None:
+        grad_bias[j] += value
 
 
 @jit
 def activation_backward_bias(y, grad, code, alpha, out, grad_bias):
     """out = grad ⊙ f'(from y) and, in the same pass, grad_bias = Σ_rows out.
 
-    y, grad, out: (rows, cols); grad_bias: (cols,) or None. out may be grad. The rows are
-    summed in order, as NumPy's ``sum(axis=0)`` does, so the bias gradients agree to the bit
-    in most cases. (A parallel loop over rows would race on grad_bias, so this one is serial.)
+    y, grad, out: (rows, cols); grad_bias: (cols,) or None; alpha has y's dtype. out may be
+    grad. The rows are summed in order, as NumPy's ``sum(axis=0)`` does, so the bias gradients
+    agree to the bit in most cases. (A parallel loop would race on grad_bias: serial ``range``.)
     """
+    rows, cols = y.shape
+    one = y.dtype.type(1.0)
+    zero = y.dtype.type(0.0)
     if grad_bias is not None:
         grad_bias[:] = 0
-    for i in range(y.shape[0]):
-        backward_row(code, y, grad, alpha, out, i)
-        if grad_bias is not None:
-            for j in range(y.shape[1]):
-                grad_bias[j] += out[i, j]
+    if code == SOFTMAX:  # y ⊙ (g − g·y), row by row
+        for i in range(rows):
+            dot = 0.0
+            for j in range(cols):
+                dot += grad[i, j] * y[i, j]
+            dot_t = y.dtype.type(dot)  # subtract in y's precision, as NumPy does
+            for j in range(cols):
+                store(out, grad_bias, i, j, y[i, j] * (grad[i, j] - dot_t))
+    elif code == LINEAR:
+        for i in range(rows):
+            for j in range(cols):
+                store(out, grad_bias, i, j, grad[i, j])
+    elif code == SIGMOID:
+        for i in range(rows):
+            for j in range(cols):
+                store(out, grad_bias, i, j, grad[i, j] * (y[i, j] * (one - y[i, j])))
+    elif code == TANH:
+        for i in range(rows):
+            for j in range(cols):
+                store(out, grad_bias, i, j, grad[i, j] * (one - y[i, j] * y[i, j]))
+    elif code == RELU:
+        for i in range(rows):
+            for j in range(cols):
+                store(out, grad_bias, i, j, grad[i, j] * (one if y[i, j] > zero else zero))
+    elif code == LEAKY_RELU:
+        for i in range(rows):
+            for j in range(cols):
+                store(out, grad_bias, i, j, grad[i, j] * (one if y[i, j] > zero else alpha))
+    elif code == ELU:  # alpha·e^x = y + alpha where x <= 0
+        for i in range(rows):
+            for j in range(cols):
+                slope = one if y[i, j] > zero else y[i, j] + alpha
+                store(out, grad_bias, i, j, grad[i, j] * slope)
+    else:  # SOFTPLUS: σ(x) = 1 − e^−y
+        for i in range(rows):
+            for j in range(cols):
+                store(out, grad_bias, i, j, grad[i, j] * -math.expm1(-y[i, j]))
 
 
 # --- the public functions (NumPy-backend signatures) ---------------------------------------
@@ -221,7 +229,7 @@ def activation_forward(name: str, x: np.ndarray, alpha: float, out: np.ndarray) 
     """out = f(x) for the activation called ``name``; any shape, out may be x."""
     code = activation_code(name)
     check_same_shape(x=x, out=out)
-    if use_numpy_math(code, x.size):
+    if use_numpy_forward(name, x.size):
         return numpy_activations.activation_forward(name, x, alpha, out)
     view = OutputView(out, rows_shape(out))
     bias_activation_forward(as_rows(x), None, code, out.dtype.type(alpha), view.array)
@@ -234,7 +242,7 @@ def activation_backward(
     """out = grad · f'(x), from the cached output y = f(x); any shape, out may be grad."""
     code = activation_code(name)
     check_same_shape(y=y, grad=grad, out=out)
-    if code == SOFTPLUS and y.size >= SETTINGS.numpy_math_min_size:
+    if use_numpy_backward(name, y.size):
         return numpy_activations.activation_backward(name, y, grad, alpha, out)
     view = OutputView(out, rows_shape(out))
     activation_backward_bias(

@@ -31,26 +31,36 @@ Defaults and why:
   than waking a thread pool. So every kernel is serial; ``parallel=True`` would turn the
   ``prange`` loops of the row-independent kernels into parallel loops (the threading layer
   would then have to be chosen too; "workqueue" needs no extra library).
-* ``numpy_math_min_size``: see below.
+* ``numpy_forward_min_size`` / ``numpy_backward_min_size``: see below.
 
-Activations built on exp/tanh/log (sigmoid, tanh, elu, softplus, softmax) are a special case.
-Without Intel's SVML library (not available to this Numba: ``numba -s`` reports
-"SVML Operational: False"), LLVM cannot vectorize calls to exp or tanh, so a compiled loop
-calls the C library once per element (about 2 ns for expf, 13 ns for tanhf), while NumPy's
-ufuncs use their own AVX-512 versions (about 0.2-0.4 ns per element). Measured on a
-128 x 256 float32 array: tanh 430 µs compiled vs 5.6 µs in NumPy; exp 60 µs vs 11 µs. For
-small arrays the compiled single pass still wins, because NumPy pays a few microseconds of
-overhead per ufunc call. So for arrays of at least ``numpy_math_min_size`` elements the Numba
-backend evaluates those activations with NumPy's ufuncs (after its own bias pass), and below
-it uses the compiled single pass. Cheap activations (linear, relu, leaky_relu) and every
-backward pass except softplus's are always compiled.
+Activations built on tanh/exp/expm1 are a special case. Without Intel's SVML library (not
+available to this Numba: ``numba -s`` reports "SVML Operational: False"), LLVM cannot vectorize
+calls to tanh or exp, so a compiled loop calls the C library once per element (~13 ns for
+tanhf, ~2 ns for expf), while NumPy's ufuncs have their own AVX-512 versions (~0.2-0.4 ns per
+element). Compiled single pass vs NumPy (bias add + ufuncs), µs, float32, median of 7::
+
+    forward           128x10       128x32       128x64       128x256      128x1024
+    tanh             11.5 / 1.9   34.6 / 2.5   70.8 / 3.6  449  / 10.1  1957 / 39
+    elu               4.9 / 6.1   14.1 / 9.4   28.6 / 14.7 234  / 72    1226 / 611
+    softmax           4.6 / 13.4  13.2 / 17.0  28.2 / 21.3 123  / 46     571 / 306
+    sigmoid (exp)     3.6 / 6.3    8.9 / 9.3   17.5 / 14.2  68  / 60     269 / 601
+    softplus         12.6 / 12.9  47.9 / 41.2 100  / 97    474  / 545   3460 / 3127
+    relu              0.8 / 2.3    0.8 / 3.4    1.2 / 5.1   2.4 / 15.3   9.4 / 61
+    backward
+    softplus (expm1)  8.2 / 4.9           -    53.0 / 8.2  374  / 19.5  1103 / 77
+    relu              1.1 / 4.8           -     1.7 / 6.4   3.7 / 11.7  14.6 / 41
+
+So the Numba backend hands tanh, and elu and softmax from 4096 elements up, to NumPy for the
+forward pass (after a bias add), and softplus to NumPy for the backward pass; everything else,
+including every other backward pass, runs compiled. On a machine whose Numba has SVML the
+compiled loops vectorize too, and these tables should be measured again.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numba
@@ -65,9 +75,13 @@ class NumbaSettings:
     fastmath: bool = False
     parallel: bool = False
     error_model: str = "numpy"
-    #: Arrays with at least this many elements get exp/tanh-based forward activations from
-    #: NumPy's SIMD ufuncs instead of a compiled loop (crossover measured at ~2-6k elements).
-    numpy_math_min_size: int = 4096
+    #: activation name -> arrays of at least this many elements use NumPy's ufuncs for the
+    #: forward pass (0: always). Activations not listed always run compiled.
+    numpy_forward_min_size: Mapping[str, int] = field(
+        default_factory=lambda: {"tanh": 0, "elu": 4096, "softmax": 4096}
+    )
+    #: the same for the backward pass.
+    numpy_backward_min_size: Mapping[str, int] = field(default_factory=lambda: {"softplus": 0})
 
     def jit_options(self) -> dict[str, Any]:
         """Keyword arguments for ``numba.njit``."""

@@ -17,13 +17,12 @@ import numpy as np
 
 from tinynn.kernels.numba_ops._arrays import check_same_shape
 from tinynn.kernels.numba_ops.activations import (
-    SOFTPLUS,
     activation_backward_bias,
     activation_code,
     bias_activation_forward,
-    use_numpy_math,
+    use_numpy_backward,
+    use_numpy_forward,
 )
-from tinynn.kernels.numba_ops.config import SETTINGS
 from tinynn.kernels.numpy_ops import activations as numpy_activations
 
 
@@ -42,15 +41,15 @@ def dense_forward(
 ) -> np.ndarray:
     """out = f(x W + b): the matrix product, then one compiled pass for bias and activation.
 
-    On large outputs the exp/tanh-based activations are evaluated by NumPy's SIMD ufuncs
-    instead (see ``config.py``).
+    tanh, and elu and softmax on large outputs, are evaluated by NumPy's SIMD ufuncs after
+    the bias add instead, which is faster without SVML (measurements in ``config.py``).
     """
     code = activation_code(activation)
     if out.ndim != 2:
         raise ValueError(f"out has shape {out.shape}; expected (batch, units)")
     np.matmul(x, W, out=out)
     _check_bias("b", b, out.shape[-1])
-    if use_numpy_math(code, out.size):
+    if use_numpy_forward(activation, out.size):
         if b is not None:
             out += b
         return numpy_activations.activation_forward(activation, out, alpha, out)
@@ -82,7 +81,7 @@ def dense_backward(
     _check_bias("grad_b", grad_b, y.shape[-1])
     if y.ndim != 2:
         raise ValueError(f"y has shape {y.shape}; expected (batch, units)")
-    if code == SOFTPLUS and y.size >= SETTINGS.numpy_math_min_size:
+    if use_numpy_backward(activation, y.size):
         numpy_activations.activation_backward(activation, y, grad_y, alpha, grad_z)
         if grad_b is not None:
             np.sum(grad_z, axis=0, out=grad_b)

@@ -16,15 +16,23 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from tinynn.kernels.numba_ops._arrays import OutputView, check_buffer, check_same_shape
 from tinynn.kernels.numba_ops.config import jit, prange
 
 
 @jit
-def _sgd_flat(param, grad, buf, lr, momentum, one_minus_dampening, nesterov, weight_decay,
-              use_momentum, first_step):
+def _sgd_flat(
+    param,
+    grad,
+    buf,
+    lr,
+    momentum,
+    one_minus_dampening,
+    nesterov,
+    weight_decay,
+    use_momentum,
+    first_step,
+):
     for i in prange(param.shape[0]):
         g = grad[i]
         if weight_decay != 0:
@@ -37,8 +45,21 @@ def _sgd_flat(param, grad, buf, lr, momentum, one_minus_dampening, nesterov, wei
 
 
 @jit
-def _rmsprop_flat(param, grad, square_avg, grad_avg, buf, lr, rho, one_minus_rho, epsilon,
-                  weight_decay, momentum, centered, use_momentum):
+def _rmsprop_flat(
+    param,
+    grad,
+    square_avg,
+    grad_avg,
+    buf,
+    lr,
+    rho,
+    one_minus_rho,
+    epsilon,
+    weight_decay,
+    momentum,
+    centered,
+    use_momentum,
+):
     for i in prange(param.shape[0]):
         g = grad[i]
         if weight_decay != 0:
@@ -60,9 +81,23 @@ def _rmsprop_flat(param, grad, square_avg, grad_avg, buf, lr, rho, one_minus_rho
 
 
 @jit
-def _adam_flat(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, decay_factor, weight_decay,
-               one_minus_beta_1, beta_2, one_minus_beta_2, sqrt_bias_correction_2, epsilon,
-               step_size, amsgrad, decoupled):
+def _adam_flat(
+    param,
+    grad,
+    exp_avg,
+    exp_avg_sq,
+    max_exp_avg_sq,
+    decay_factor,
+    weight_decay,
+    one_minus_beta_1,
+    beta_2,
+    one_minus_beta_2,
+    sqrt_bias_correction_2,
+    epsilon,
+    step_size,
+    amsgrad,
+    decoupled,
+):
     for i in prange(param.shape[0]):
         p = param[i]
         g = grad[i]
@@ -115,9 +150,18 @@ def sgd_update(
     check_buffer("momentum_buffer", momentum_buffer, param, momentum != 0)
     t = param.dtype.type
     views = [OutputView(param, (-1,)), OutputView(momentum_buffer, (-1,))]
-    _sgd_flat(views[0].array, grad.reshape(-1), views[1].array, t(lr), t(momentum),
-              t(1 - dampening), bool(nesterov), t(weight_decay), momentum != 0,
-              bool(first_step))
+    _sgd_flat(
+        views[0].array,
+        grad.reshape(-1),
+        views[1].array,
+        t(lr),
+        t(momentum),
+        t(1 - dampening),
+        bool(nesterov),
+        t(weight_decay),
+        momentum != 0,
+        bool(first_step),
+    )
     for view in views:
         view.write_back()
 
@@ -143,9 +187,21 @@ def rmsprop_update(
     check_buffer("momentum_buffer", momentum_buffer, param, momentum > 0)
     t = param.dtype.type
     views = [OutputView(a, (-1,)) for a in (param, square_avg, grad_avg, momentum_buffer)]
-    _rmsprop_flat(views[0].array, grad.reshape(-1), views[1].array, views[2].array,
-                  views[3].array, t(lr), t(rho), t(1 - rho), t(epsilon), t(weight_decay),
-                  t(momentum), bool(centered), momentum > 0)
+    _rmsprop_flat(
+        views[0].array,
+        grad.reshape(-1),
+        views[1].array,
+        views[2].array,
+        views[3].array,
+        t(lr),
+        t(rho),
+        t(1 - rho),
+        t(epsilon),
+        t(weight_decay),
+        t(momentum),
+        bool(centered),
+        momentum > 0,
+    )
     for view in views:
         view.write_back()
 
@@ -175,11 +231,23 @@ def adam_update(
     bias_correction_1 = 1 - beta_1**step
     bias_correction_2 = 1 - beta_2**step
     views = [OutputView(a, (-1,)) for a in (param, exp_avg, exp_avg_sq, max_exp_avg_sq)]
-    _adam_flat(views[0].array, grad.reshape(-1), views[1].array, views[2].array,
-               views[3].array, t(1 - lr * weight_decay), t(weight_decay), t(1 - beta_1),
-               t(beta_2), t(1 - beta_2), t(math.sqrt(bias_correction_2)), t(epsilon),
-               t(lr / bias_correction_1), bool(amsgrad),
-               bool(decoupled_weight_decay))
+    _adam_flat(
+        views[0].array,
+        grad.reshape(-1),
+        views[1].array,
+        views[2].array,
+        views[3].array,
+        t(1 - lr * weight_decay),
+        t(weight_decay),
+        t(1 - beta_1),
+        t(beta_2),
+        t(1 - beta_2),
+        t(math.sqrt(bias_correction_2)),
+        t(epsilon),
+        t(lr / bias_correction_1),
+        bool(amsgrad),
+        bool(decoupled_weight_decay),
+    )
     for view in views:
         view.write_back()
 

@@ -1,0 +1,528 @@
+"""The Numba backend against its NumPy twin: every kernel, both dtypes, odd shapes.
+
+As numbagg's ``conftest.py`` maps each kernel to its reference implementations, the ``twin``
+fixture maps each public kernel name to ``(numpy_fn, numba_fn)``. ``CASES[name]`` builds the
+arguments of one or more calls (an optimizer case is several steps sharing its state); both
+backends run on copies of the same arguments, and then every return value and every array
+argument (the in-place outputs) must agree to a normwise relative error of 1e-5 in float32 and
+1e-12 in float64: max|numba − numpy| <= rtol · max|numpy|.
+
+The kernels compile on first use and are cached on disk, so only the first run is slow.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import zlib
+
+import numpy as np
+import pytest
+
+pytest.importorskip("numba")
+
+from tinynn.kernels import get_backend, numpy_ops
+from tinynn.kernels.numba_ops import activations as numba_activations
+
+numba_ops = get_backend("numba")
+
+RTOL = {np.float32: 1e-5, np.float64: 1e-12}
+DTYPES = [np.float32, np.float64]
+ALPHA = {"leaky_relu": 0.2, "elu": 1.0}
+ACTIVATIONS = list(numpy_ops.ACTIVATION_KERNELS)
+# Odd shapes: one sample, one unit, a batch that is not a power of two, a 3-D array, and one
+# big enough (> 4096 elements) to take the NumPy-ufunc route for tanh/elu/softmax.
+ACTIVATION_SHAPES = [(1, 1), (33, 7), (5, 1), (2, 3, 4), (70, 64)]
+DENSE_SHAPES = [(1, 3, 4), (33, 5, 7), (8, 6, 1), (40, 9, 130)]  # (batch, n_in, units)
+
+
+def _unset(shape, dtype):
+    """An output buffer full of NaN, so that an element a kernel forgets to write shows."""
+    return np.full(shape, np.nan, dtype)
+
+
+def _unset_like(a):
+    return _unset(a.shape, a.dtype)
+
+
+def _normal(rng, shape, dtype, scale=1.0):
+    return (scale * rng.standard_normal(shape)).astype(dtype)
+
+
+# --- argument builders: (rng, dtype) -> list of argument tuples, one tuple per call ---------
+
+
+def _activation_forward_cases(rng, dtype):
+    cases = []
+    for name in ACTIVATIONS:
+        for shape in ACTIVATION_SHAPES:
+            x = _normal(rng, shape, dtype, 3.0)
+            cases.append((name, x, ALPHA.get(name, 0.0), _unset_like(x)))
+        extreme = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, 3.0]], dtype=dtype)
+        cases.append((name, extreme, ALPHA.get(name, 0.0), _unset_like(extreme)))
+        in_place = _normal(rng, (6, 5), dtype)
+        cases.append((name, in_place, ALPHA.get(name, 0.0), in_place))  # out is x
+    return [[case] for case in cases]
+
+
+def _activation_backward_cases(rng, dtype):
+    cases = []
+    for name in ACTIVATIONS:
+        for shape in ACTIVATION_SHAPES:
+            x = _normal(rng, shape, dtype, 3.0)
+            y = numpy_ops.activation_forward(name, x, ALPHA.get(name, 0.0), _unset_like(x))
+            grad = _normal(rng, shape, dtype)
+            cases.append((name, y, grad, ALPHA.get(name, 0.0), _unset_like(x)))
+        cases.append((name, y, grad, ALPHA.get(name, 0.0), grad))  # out is grad
+    return [[case] for case in cases]
+
+
+def _dense_arrays(rng, dtype, batch, n_in, units):
+    x = _normal(rng, (batch, n_in), dtype)
+    W = _normal(rng, (n_in, units), dtype, 1.0 / math.sqrt(n_in))
+    b = _normal(rng, (units,), dtype, 0.5)
+    return x, W, b
+
+
+def _dense_forward_cases(rng, dtype):
+    cases = []
+    for name in ACTIVATIONS:
+        for batch, n_in, units in DENSE_SHAPES:
+            x, W, b = _dense_arrays(rng, dtype, batch, n_in, units)
+            out = _unset((batch, units), dtype)
+            cases.append([(x, W, b, name, ALPHA.get(name, 0.0), out)])
+            cases.append([(x, W, None, name, ALPHA.get(name, 0.0), out.copy())])
+    return cases
+
+
+def _dense_backward_cases(rng, dtype):
+    cases = []
+    for name in ACTIVATIONS:
+        for batch, n_in, units in DENSE_SHAPES:
+            x, W, b = _dense_arrays(rng, dtype, batch, n_in, units)
+            alpha = ALPHA.get(name, 0.0)
+            y = numpy_ops.dense_forward(x, W, b, name, alpha, _unset((batch, units), dtype))
+            grad_y = _normal(rng, y.shape, dtype)
+            for with_bias, with_grad_x in [(True, True), (False, False), (True, False)]:
+                grad_b = _unset_like(b) if with_bias else None
+                grad_x = _unset_like(x) if with_grad_x else None
+                call = (
+                    x,
+                    W,
+                    y,
+                    grad_y,
+                    name,
+                    alpha,
+                    _unset_like(W),
+                    grad_b,
+                    _unset_like(y),
+                    grad_x,
+                )
+                cases.append([call])
+    return cases
+
+
+def _logit_batches(rng, dtype):
+    """(batch, classes) logits: ordinary, one class, one sample, and extreme but finite."""
+    batches = [_normal(rng, shape, dtype, 3.0) for shape in [(33, 10), (4, 1), (1, 5)]]
+    batches.append(np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 1e4], [0.0, 1.0, -1e4]], dtype))
+    return batches
+
+
+def _softmax_cross_entropy_cases(rng, dtype):
+    cases = []
+    for logits in _logit_batches(rng, dtype):
+        n, classes = logits.shape
+        one_hot = np.eye(classes, dtype=dtype)[rng.integers(0, classes, n)]
+        soft = rng.random(logits.shape).astype(dtype)
+        soft /= soft.sum(axis=1, keepdims=True)
+        for targets in (one_hot, soft):
+            cases.append([(logits, targets, _unset_like(logits))])
+    return cases
+
+
+def _sparse_softmax_cross_entropy_cases(rng, dtype):
+    cases = []
+    for logits in _logit_batches(rng, dtype):
+        for label_dtype in (np.int64, np.int32, np.uint8):
+            labels = rng.integers(0, logits.shape[1], logits.shape[0]).astype(label_dtype)
+            cases.append([(logits, labels, _unset_like(logits))])
+    return cases
+
+
+def _sigmoid_cross_entropy_cases(rng, dtype):
+    cases = []
+    for shape in [(1, 1), (33, 1), (4, 5), (2, 3, 4)]:
+        logits = _normal(rng, shape, dtype, 4.0)
+        targets = rng.random(shape).astype(dtype)
+        cases.append([(logits, targets, _unset_like(logits))])
+    extreme = np.array([[1e4], [-1e4], [0.0], [1e4]], dtype)
+    cases.append([(extreme, np.array([[1.0], [0.0], [1.0], [0.0]], dtype), extreme.copy())])
+    return cases
+
+
+def _gather_rows_cases(rng, dtype):
+    cases = []
+    for sample_shape in [(), (6,), (3, 2, 2)]:
+        source = _normal(rng, (50, *sample_shape), dtype)
+        for indices in (rng.permutation(50)[:33], np.array([49, -1, 0, -50]), np.array([7])):
+            out = _unset((len(indices), *sample_shape), dtype)
+            cases.append([(source, indices.astype(np.int64), out)])
+    return cases
+
+
+def _dropout_forward_cases(rng, dtype):
+    cases = []
+    for shape in [(1, 1), (33, 7), (2, 3, 4)]:
+        x = _normal(rng, shape, dtype)
+        uniform = rng.random(shape, dtype=dtype)
+        for rate in (0.0, 0.5, 0.9):
+            cases.append([(x, uniform, rate, _unset_like(x), _unset_like(x))])
+    return cases
+
+
+def _dropout_backward_cases(rng, dtype):
+    shape = (33, 7)
+    mask = np.where(rng.random(shape) < 0.5, 2.0, 0.0).astype(dtype)
+    return [[(_normal(rng, shape, dtype), mask, _unset(shape, dtype))]]
+
+
+def _state(shape, dtype, used):
+    return np.zeros(shape, dtype) if used else np.empty(0, dtype)
+
+
+def _steps(rng, dtype, shape, n_steps, make_args):
+    """n_steps calls of one optimizer on one parameter: the state arrays are shared."""
+    param = _normal(rng, shape, dtype)
+    return [make_args(param, _normal(rng, shape, dtype), step) for step in range(1, n_steps + 1)]
+
+
+def _sgd_update_cases(rng, dtype):
+    cases = []
+    options = [
+        (0.0, 0.0, False, 0.0),
+        (0.9, 0.0, False, 0.0),
+        (0.9, 0.1, False, 0.01),
+        (0.9, 0.0, True, 0.0),
+        (0.5, 0.0, True, 0.01),
+        (0.0, 0.0, False, 0.01),
+    ]
+    for momentum, dampening, nesterov, weight_decay in options:
+        for shape in [(3, 4), (1,), (2, 3, 2)]:
+            buf = _state(shape, dtype, momentum != 0)
+
+            def args(
+                param, grad, step, buf=buf, m=momentum, d=dampening, n=nesterov, wd=weight_decay
+            ):
+                return (param, grad, buf, 0.1, m, d, n, wd, step == 1)
+
+            cases.append(_steps(rng, dtype, shape, 4, args))
+    return cases
+
+
+def _rmsprop_update_cases(rng, dtype):
+    cases = []
+    for centered in (False, True):
+        for momentum in (0.0, 0.9):
+            for weight_decay in (0.0, 0.01):
+                shape = (5, 3)
+                square_avg = np.zeros(shape, dtype)
+                grad_avg = _state(shape, dtype, centered)
+                buf = _state(shape, dtype, momentum > 0)
+
+                def args(
+                    param,
+                    grad,
+                    step,
+                    s=square_avg,
+                    a=grad_avg,
+                    b=buf,
+                    m=momentum,
+                    wd=weight_decay,
+                    c=centered,
+                ):
+                    return (param, grad, s, a, b, 0.01, 0.9, 1e-7, wd, m, c)
+
+                cases.append(_steps(rng, dtype, shape, 4, args))
+    return cases
+
+
+def _adam_update_cases(rng, dtype):
+    cases = []
+    for amsgrad in (False, True):
+        for weight_decay, decoupled in [(0.0, False), (0.01, False), (0.01, True)]:
+            for shape in [(4, 3), (1,)]:
+                m, v = np.zeros(shape, dtype), np.zeros(shape, dtype)
+                v_max = _state(shape, dtype, amsgrad)
+
+                def args(
+                    param,
+                    grad,
+                    step,
+                    m=m,
+                    v=v,
+                    v_max=v_max,
+                    a=amsgrad,
+                    wd=weight_decay,
+                    dec=decoupled,
+                ):
+                    return (param, grad, m, v, v_max, 1e-2, 0.9, 0.999, 1e-7, wd, a, step, dec)
+
+                cases.append(_steps(rng, dtype, shape, 4, args))
+    return cases
+
+
+def _gradients(rng, dtype, scale=1.0):
+    return [_normal(rng, shape, dtype, scale) for shape in [(3, 4), (7,), (1, 1)]]
+
+
+def _clip_by_value_cases(rng, dtype):
+    return [[(grad, 0.5)] for grad in _gradients(rng, dtype)]
+
+
+def _clip_by_norm_cases(rng, dtype):
+    # A huge limit leaves the gradient alone; a small one rescales it.
+    return [[(grad, limit)] for grad in _gradients(rng, dtype) for limit in (0.1, 1e6)]
+
+
+def _l2_norm_cases(rng, dtype):
+    return [[(grad,)] for grad in _gradients(rng, dtype, 10.0)]
+
+
+def _global_norm_cases(rng, dtype):
+    return [[(_gradients(rng, dtype),)]]
+
+
+def _clip_by_global_norm_cases(rng, dtype):
+    return [[(_gradients(rng, dtype), limit)] for limit in (0.5, 1e6)]
+
+
+#: kernel name -> argument builder. Every public kernel of the backend must be here.
+CASES = {
+    "activation_forward": _activation_forward_cases,
+    "activation_backward": _activation_backward_cases,
+    "dense_forward": _dense_forward_cases,
+    "dense_backward": _dense_backward_cases,
+    "softmax_cross_entropy": _softmax_cross_entropy_cases,
+    "sparse_softmax_cross_entropy": _sparse_softmax_cross_entropy_cases,
+    "sigmoid_cross_entropy": _sigmoid_cross_entropy_cases,
+    "gather_rows": _gather_rows_cases,
+    "dropout_forward": _dropout_forward_cases,
+    "dropout_backward": _dropout_backward_cases,
+    "sgd_update": _sgd_update_cases,
+    "rmsprop_update": _rmsprop_update_cases,
+    "adam_update": _adam_update_cases,
+    "clip_by_value": _clip_by_value_cases,
+    "clip_by_norm": _clip_by_norm_cases,
+    "l2_norm": _l2_norm_cases,
+    "global_norm": _global_norm_cases,
+    "clip_by_global_norm": _clip_by_global_norm_cases,
+}
+
+
+@pytest.fixture(params=sorted(CASES))
+def twin(request):
+    """(name, numpy_fn, numba_fn) for each public kernel."""
+    name = request.param
+    return name, getattr(numpy_ops, name), getattr(numba_ops, name)
+
+
+# --- comparing -----------------------------------------------------------------------------
+
+
+def _arrays_and_numbers(value):
+    """Every array and float in a (nested) argument list or return value, in order."""
+    if isinstance(value, np.ndarray):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [item for part in value for item in _arrays_and_numbers(part)]
+    if isinstance(value, float):
+        return [np.array(value)]
+    return []
+
+
+def assert_numbers_agree(actual, expected, dtype, what=""):
+    """Compare the Python floats among the returned values (returned arrays are ``out``
+    arguments, which are compared as arrays)."""
+    numbers = [
+        [value for value in values if isinstance(value, float)] for values in (actual, expected)
+    ]
+    for a, e in zip(*numbers, strict=True):
+        assert abs(float(a) - float(e)) <= RTOL[dtype] * abs(float(e)), f"{what}: {a} vs {e}"
+
+
+def assert_twins_agree(actual, expected, dtype, what=""):
+    for a, e in zip(_arrays_and_numbers(actual), _arrays_and_numbers(expected), strict=True):
+        assert a.shape == e.shape, what
+        if not np.issubdtype(e.dtype, np.floating):
+            np.testing.assert_array_equal(a, e, err_msg=what)
+            continue
+        assert a.dtype == e.dtype, what
+        scale = float(np.max(np.abs(e))) if e.size else 0.0
+        error = float(np.max(np.abs(a.astype(np.float64) - e))) if e.size else 0.0
+        assert error <= RTOL[dtype] * scale, f"{what}: error {error:.3g} vs scale {scale:.3g}"
+
+
+def run_twins(numpy_fn, numba_fn, calls):
+    """Run both backends on deep copies of ``calls`` (shared state stays shared); return
+    (numpy results and arguments, numba results and arguments)."""
+    runs = []
+    for fn in (numpy_fn, numba_fn):
+        calls_copy = copy.deepcopy(calls)
+        results = [fn(*args) for args in calls_copy]
+        runs.append((results, calls_copy))
+    return runs
+
+
+def _to_float64(value):
+    if isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.floating):
+        return value.astype(np.float64)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_float64(item) for item in value)
+    return value
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+def test_numba_kernel_agrees_with_its_numpy_twin(twin, dtype):
+    """Arrays are compared with the NumPy twin in the same dtype. Returned numbers (losses,
+    norms) are compared with the twin run in float64 on the same values: the Numba kernels sum
+    in float64 and never subtract two large numbers, so in float32 they are *more* accurate
+    than the NumPy twin, whose loss at logits of ±1e4 is off by ~1e-4 (cancellation)."""
+    name, numpy_fn, numba_fn = twin
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    for index, calls in enumerate(CASES[name](rng, dtype)):
+        (_, np_args), (nb_results, nb_args) = run_twins(numpy_fn, numba_fn, calls)
+        reference_results = [numpy_fn(*args) for args in _to_float64(copy.deepcopy(calls))]
+        what = f"{name} case {index}"
+        assert_twins_agree(nb_args, np_args, dtype, what + " (arrays written)")
+        assert_numbers_agree(nb_results, reference_results, dtype, what + " (returned)")
+
+
+def test_every_public_kernel_is_compared():
+    functions = {name for name in numba_ops.__all__ if callable(getattr(numba_ops, name))}
+    assert functions == set(CASES)
+
+
+# --- the compiled loops themselves, including those the wrappers hand to NumPy -------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_compiled_bias_activation_pass_matches_numpy(name, dtype):
+    """tanh, elu and softmax usually run through NumPy in the Numba backend (config.py);
+    their compiled single pass must still be right."""
+    rng = np.random.default_rng(1)
+    code = numba_activations.activation_code(name)
+    alpha = ALPHA.get(name, 0.0)
+    z, bias = _normal(rng, (70, 64), dtype, 3.0), _normal(rng, (64,), dtype)
+    out = _unset_like(z)
+    numba_activations.bias_activation_forward(z, bias, code, dtype(alpha), out)
+    expected = numpy_ops.activation_forward(name, z + bias, alpha, np.empty_like(z))
+    assert_twins_agree(out, expected, dtype, name)
+
+    grad, grad_bias = _normal(rng, z.shape, dtype), _unset_like(bias)
+    numba_activations.activation_backward_bias(expected, grad, code, dtype(alpha), out, grad_bias)
+    expected_grad = numpy_ops.activation_backward(name, expected, grad, alpha, np.empty_like(z))
+    assert_twins_agree([out, grad_bias], [expected_grad, expected_grad.sum(axis=0)], dtype)
+
+
+# --- exactness where the operations are the same -------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+def test_dropout_and_optimizer_steps_agree_to_the_bit(dtype):
+    """Same float operations in the same order: no rounding difference at all."""
+    rng = np.random.default_rng(2)
+    for name in ("dropout_forward", "sgd_update", "rmsprop_update", "adam_update"):
+        for calls in CASES[name](rng, dtype):
+            runs = run_twins(getattr(numpy_ops, name), getattr(numba_ops, name), calls)
+            (_, np_args), (_, nb_args) = runs
+            for a, e in zip(
+                _arrays_and_numbers(nb_args), _arrays_and_numbers(np_args), strict=True
+            ):
+                np.testing.assert_array_equal(a, e, err_msg=name)
+
+
+# --- outputs that are not contiguous -------------------------------------------------------
+
+
+def test_outputs_that_are_strided_views_are_written_in_place():
+    rng = np.random.default_rng(3)
+    x = _normal(rng, (6, 5), np.float64)
+    out = np.zeros((6, 10))[:, ::2]  # a view that cannot be reshaped without a copy
+    numba_ops.activation_forward("relu", x, 0.0, out)
+    np.testing.assert_array_equal(out, np.maximum(x, 0.0))
+
+    grad = np.zeros((4, 6)).T  # Fortran-ordered: a flat view would be a copy
+    grad[...] = _normal(rng, grad.shape, np.float64, 3.0)
+    expected = np.clip(grad, -0.5, 0.5)
+    numba_ops.clip_by_value(grad, 0.5)
+    np.testing.assert_array_equal(grad, expected)
+
+
+def test_optimizer_updates_parameters_that_are_views_of_one_flat_buffer():
+    rng = np.random.default_rng(4)
+    flat_param, flat_grad = _normal(rng, 17, np.float32), _normal(rng, 17, np.float32)
+    flat_m, flat_v = np.zeros(17, np.float32), np.zeros(17, np.float32)
+    expected = flat_param.copy()
+    numpy_ops.adam_update(
+        expected,
+        flat_grad,
+        flat_m.copy(),
+        flat_v.copy(),
+        np.empty(0),
+        1e-2,
+        0.9,
+        0.999,
+        1e-7,
+        0.0,
+        False,
+        1,
+        False,
+    )
+    # W (3, 4) and b (5,) are views into the flat buffers, as a model's parameters will be.
+    for start, shape in [(0, (3, 4)), (12, (5,))]:
+        stop = start + math.prod(shape)
+        views = [a[start:stop].reshape(shape) for a in (flat_param, flat_grad, flat_m, flat_v)]
+        numba_ops.adam_update(
+            *views, np.empty(0, np.float32), 1e-2, 0.9, 0.999, 1e-7, 0.0, False, 1, False
+        )
+    np.testing.assert_array_equal(flat_param, expected)
+
+
+# --- errors instead of reads past the end of an array --------------------------------------
+
+
+def test_shape_mismatches_are_value_errors():
+    x, W = np.ones((4, 3)), np.ones((3, 2))
+    with pytest.raises(ValueError, match=r"b has shape \(3,\); expected \(2,\)"):
+        numba_ops.dense_forward(x, W, np.ones(3), "relu", 0.0, np.empty((4, 2)))
+    with pytest.raises(ValueError, match="out has shape"):
+        numba_ops.activation_forward("relu", x, 0.0, np.empty((4, 2)))
+    with pytest.raises(ValueError, match="grad_out has shape"):
+        numba_ops.softmax_cross_entropy(x, x, np.empty((3, 3)))
+    with pytest.raises(ValueError, match="exp_avg_sq has 2 elements; expected 3"):
+        p = np.ones(3)
+        numba_ops.adam_update(
+            p, p, np.zeros(3), np.zeros(2), np.empty(0), 0.1, 0.9, 0.999, 1e-7, 0.0, False, 1, False
+        )
+    with pytest.raises(ValueError, match="momentum_buffer has 0 elements"):
+        numba_ops.sgd_update(np.ones(3), np.ones(3), np.empty(0), 0.1, 0.9, 0.0, False, 0.0, True)
+
+
+def test_unknown_activation_lists_the_valid_names():
+    x = np.zeros((2, 2))
+    with pytest.raises(ValueError, match=r"swish.*expected one of.*leaky_relu"):
+        numba_ops.activation_forward("swish", x, 0.0, x)
+    with pytest.raises(ValueError, match="expected one of"):
+        numba_ops.dense_forward(x, x, None, "swish", 0.0, np.empty((2, 2)))
+
+
+def test_out_of_range_labels_and_indices_are_index_errors():
+    logits = np.zeros((3, 4))
+    with pytest.raises(IndexError, match=r"labels must be in \[0, 4\); got \[4\]"):
+        numba_ops.sparse_softmax_cross_entropy(logits, np.array([0, 4, 1]), np.empty((3, 4)))
+    with pytest.raises(IndexError, match=r"got \[-1\]"):
+        numba_ops.sparse_softmax_cross_entropy(logits, np.array([0, -1, 1]), np.empty((3, 4)))
+    with pytest.raises(IndexError, match=r"indices must be in \[-3, 3\); got \[3\]"):
+        numba_ops.gather_rows(logits, np.array([3]), np.empty((1, 4)))

@@ -1,0 +1,159 @@
+"""2-D pooling kernels for the Numba backend: the twin of ``numpy_ops.pooling``.
+
+Same names, signatures and NHWC shapes. One compiled loop per output pixel, reading the input
+in place; the padding is skipped by bounds checks, which has the effect of the NumPy version's
+−∞ (max) or uncounted (average) padding.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinynn.kernels.numba_ops.config import jit, prange
+from tinynn.kernels.numba_ops.conv import check_geometry
+from tinynn.kernels.numpy_ops.conv import Pads, Pair
+
+
+def _check_pair(name: str, a: np.ndarray, b: np.ndarray) -> None:
+    if a.shape != b.shape:
+        raise ValueError(f"{name} has shape {b.shape}; expected {a.shape}")
+
+
+@jit
+def _max_forward(x, ph, pw, sh, sw, top, left, out, argmax):
+    n, h, w, channels = x.shape
+    ho, wo = out.shape[1], out.shape[2]
+    for b in prange(n):
+        for i in range(ho):
+            for j in range(wo):
+                for c in range(channels):
+                    out[b, i, j, c] = -np.inf
+                    argmax[b, i, j, c] = 0
+                for a in range(ph):
+                    r = i * sh + a - top
+                    for q in range(pw):
+                        s = j * sw + q - left
+                        if 0 <= r < h and 0 <= s < w:
+                            for c in range(channels):
+                                # strictly greater: an earlier offset keeps a tie, as in NumPy
+                                if x[b, r, s, c] > out[b, i, j, c]:
+                                    out[b, i, j, c] = x[b, r, s, c]
+                                    argmax[b, i, j, c] = a * pw + q
+
+
+def max_pool2d_forward(
+    x: np.ndarray, pool_size: Pair, strides: Pair, pads: Pads, out: np.ndarray, argmax_out
+) -> np.ndarray:
+    """y = the maximum of each window; argmax_out records which offset i·pw + j won."""
+    check_geometry(x.shape, out.shape[1:3], pool_size, strides, (1, 1), pads)
+    _check_pair("argmax_out", out, argmax_out)
+    if out.shape[::3] != x.shape[::3]:
+        raise ValueError(f"out has shape {out.shape}; batch and channels must match {x.shape}")
+    _max_forward(x, *pool_size, *strides, pads[0], pads[2], out, argmax_out)
+    return out
+
+
+@jit
+def _max_backward(g, argmax, pw, sh, sw, top, left, out):
+    n, h, w, channels = out.shape
+    ho, wo = g.shape[1], g.shape[2]
+    for b in prange(n):
+        out[b] = 0.0
+        for i in range(ho):
+            for j in range(wo):
+                for c in range(channels):
+                    k = argmax[b, i, j, c]
+                    r = i * sh + k // pw - top
+                    s = j * sw + k % pw - left
+                    if 0 <= r < h and 0 <= s < w:
+                        out[b, r, s, c] += g[b, i, j, c]
+
+
+def max_pool2d_backward(
+    grad_y: np.ndarray,
+    argmax: np.ndarray,
+    pool_size: Pair,
+    strides: Pair,
+    pads: Pads,
+    out: np.ndarray,
+) -> np.ndarray:
+    """dL/dx: each output's gradient goes to the one input that was its maximum."""
+    check_geometry(out.shape, grad_y.shape[1:3], pool_size, strides, (1, 1), pads)
+    _check_pair("argmax", grad_y, argmax)
+    if out.shape[::3] != grad_y.shape[::3]:
+        raise ValueError(f"out has shape {out.shape}; batch and channels must match grad_y")
+    _max_backward(grad_y, argmax, pool_size[1], *strides, pads[0], pads[2], out)
+    return out
+
+
+@jit
+def _avg_forward(x, ph, pw, sh, sw, top, left, out):
+    n, h, w, channels = x.shape
+    ho, wo = out.shape[1], out.shape[2]
+    for b in prange(n):
+        for i in range(ho):
+            for j in range(wo):
+                out[b, i, j, :] = 0.0
+                count = 0
+                for a in range(ph):
+                    r = i * sh + a - top
+                    for q in range(pw):
+                        s = j * sw + q - left
+                        if 0 <= r < h and 0 <= s < w:
+                            count += 1
+                            for c in range(channels):
+                                out[b, i, j, c] += x[b, r, s, c]
+                for c in range(channels):
+                    out[b, i, j, c] /= count
+
+
+def avg_pool2d_forward(
+    x: np.ndarray, pool_size: Pair, strides: Pair, pads: Pads, out: np.ndarray
+) -> np.ndarray:
+    """y = the mean of the real pixels in each window (padding is not counted)."""
+    check_geometry(x.shape, out.shape[1:3], pool_size, strides, (1, 1), pads)
+    if out.shape[::3] != x.shape[::3]:
+        raise ValueError(f"out has shape {out.shape}; batch and channels must match {x.shape}")
+    _avg_forward(x, *pool_size, *strides, pads[0], pads[2], out)
+    return out
+
+
+@jit
+def _avg_backward(g, ph, pw, sh, sw, top, left, out):
+    n, h, w, channels = out.shape
+    ho, wo = g.shape[1], g.shape[2]
+    for b in prange(n):
+        out[b] = 0.0
+        for i in range(ho):
+            for j in range(wo):
+                count = 0
+                for a in range(ph):
+                    for q in range(pw):
+                        if 0 <= i * sh + a - top < h and 0 <= j * sw + q - left < w:
+                            count += 1
+                for a in range(ph):
+                    r = i * sh + a - top
+                    for q in range(pw):
+                        s = j * sw + q - left
+                        if 0 <= r < h and 0 <= s < w:
+                            for c in range(channels):
+                                out[b, r, s, c] += g[b, i, j, c] / count
+
+
+def avg_pool2d_backward(
+    grad_y: np.ndarray, pool_size: Pair, strides: Pair, pads: Pads, out: np.ndarray
+) -> np.ndarray:
+    """dL/dx: each output's gradient, divided by its window's count, spread over the window."""
+    check_geometry(out.shape, grad_y.shape[1:3], pool_size, strides, (1, 1), pads)
+    if out.shape[::3] != grad_y.shape[::3]:
+        raise ValueError(f"out has shape {out.shape}; batch and channels must match grad_y")
+    _avg_backward(grad_y, *pool_size, *strides, pads[0], pads[2], out)
+    return out
+
+
+__all__ = [
+    "avg_pool2d_backward",
+    "avg_pool2d_forward",
+    "max_pool2d_backward",
+    "max_pool2d_forward",
+]

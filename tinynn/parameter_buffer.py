@@ -1,0 +1,62 @@
+"""One flat buffer for all of a model's parameters, and one for their gradients.
+
+After ``pack_parameters(layers)``, every ``layer.params[key]`` is a view into one contiguous
+array and every ``layer.grads[key]`` a view into another, at the same offsets. Code that reads
+or writes ``layer.params["W"]`` works as before (it is the same data), but an optimizer can now
+update *every* parameter with one kernel call on the two flat arrays, whatever the depth:
+
+    flat_params, flat_grads = pack_parameters(model.layers)
+    optimizer.step([(flat_params, flat_grads)])     # same result as stepping each pair
+
+Element-wise update rules (SGD, momentum, RMSprop, Adam, AdamW, value clipping, global-norm
+clipping) give identical results either way. Per-array norm clipping (``clipnorm``) needs the
+arrays one by one, so a model keeps stepping pairs when it is set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def pack_parameters(layers: Sequence) -> tuple[np.ndarray, np.ndarray]:
+    """Move every parameter and gradient of ``layers`` into two flat arrays; return them.
+
+    Arrays held from before the call (``W = layer.params["W"]``) no longer alias the layer:
+    read ``layer.params`` again afterwards.
+    """
+    slots = [(owner, key) for layer in layers for owner, key in layer.parameter_slots()]
+    if not slots:
+        empty = np.zeros(0, dtype=np.float32)
+        return empty, empty.copy()
+    dtypes = {owner.params[key].dtype for owner, key in slots}
+    if len(dtypes) != 1:
+        raise ValueError(f"all parameters must share one dtype to be packed, got {dtypes}")
+    dtype = dtypes.pop()
+    total = sum(owner.params[key].size for owner, key in slots)
+    flat_params = np.empty(total, dtype=dtype)
+    flat_grads = np.zeros(total, dtype=dtype)
+    offset = 0
+    for owner, key in slots:
+        param = owner.params[key]
+        end = offset + param.size
+        view = flat_params[offset:end].reshape(param.shape)
+        view[...] = param
+        grad_view = flat_grads[offset:end].reshape(param.shape)
+        grad_view[...] = owner.grads[key]
+        owner.params[key] = view
+        owner.grads[key] = grad_view
+        offset = end
+    return flat_params, flat_grads
+
+
+def is_packed(layers: Sequence, flat_params: np.ndarray | None) -> bool:
+    """True if every parameter of ``layers`` is still a view into ``flat_params``."""
+    if flat_params is None:
+        return False
+    return all(
+        np.shares_memory(owner.params[key], flat_params)
+        for layer in layers
+        for owner, key in layer.parameter_slots()
+    )
