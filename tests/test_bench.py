@@ -99,9 +99,12 @@ def test_train_runs_pytorch_when_installed(tmp_path, no_numba):
     assert payload["machine"]["torch"]["num_threads"] >= 1
 
 
-def test_train_rejects_an_unknown_peer(tmp_path, capsys):
-    assert train.main(["--quick", "--out", str(tmp_path), "--peers", "jax"]) == 2
-    assert "jax" in capsys.readouterr().err
+def test_an_unknown_peer_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        train.main(["--quick", "--out", str(tmp_path), "--peers", "torch,jax"])
+    assert exit_info.value.code == 2
+    assert "'jax'" in capsys.readouterr().err
+    assert not (tmp_path / "train.json").exists()
 
 
 def test_kernels_quick_with_numba_missing(tmp_path, no_numba):

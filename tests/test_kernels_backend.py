@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import subprocess
 import sys
@@ -11,9 +12,7 @@ import pytest
 
 from tinynn.kernels import BACKENDS, get_backend, numpy_ops
 
-HAS_NUMBA = (
-    subprocess.run([sys.executable, "-c", "import numba"], capture_output=True).returncode == 0
-)
+HAS_NUMBA = importlib.util.find_spec("numba") is not None
 needs_numba = pytest.mark.skipif(not HAS_NUMBA, reason="numba is not installed")
 
 

@@ -453,6 +453,12 @@ def test_outputs_that_are_strided_views_are_written_in_place():
     numba_ops.activation_forward("relu", x, 0.0, out)
     np.testing.assert_array_equal(out, np.maximum(x, 0.0))
 
+    source = _normal(rng, (20, 8), np.float64)[:, ::2]  # gathered by NumPy: no 2-D view
+    indices = np.array([3, 0, -1])
+    np.testing.assert_array_equal(
+        numba_ops.gather_rows(source, indices, np.empty((3, 4))), source[indices]
+    )
+
     grad = np.zeros((4, 6)).T  # Fortran-ordered: a flat view would be a copy
     grad[...] = _normal(rng, grad.shape, np.float64, 3.0)
     expected = np.clip(grad, -0.5, 0.5)

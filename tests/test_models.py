@@ -131,8 +131,12 @@ def test_get_and_set_weights_use_keras_layout():
 def run_seeded_training(seed):
     x, y = toy_data(n=40)
     model = Sequential(
-        [layers.Input((4,)), layers.Dense(16, activation="relu"), layers.Dropout(0.3),
-         layers.Dense(3, activation="softmax")],
+        [
+            layers.Input((4,)),
+            layers.Dense(16, activation="relu"),
+            layers.Dropout(0.3),
+            layers.Dense(3, activation="softmax"),
+        ],
         seed=seed,
     )
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
@@ -186,7 +190,7 @@ def test_fused_path_stays_finite_for_huge_logits():
 
 
 def test_keras_style_script_runs_with_only_the_import_changed():
-    script = '''
+    script = """
 import numpy as np
 import tinynn as keras
 
@@ -206,7 +210,7 @@ history = model.fit(x, y, epochs=20, batch_size=16, validation_split=0.25,
                     callbacks=[stop], verbose=0)
 loss, acc = model.evaluate(x, y, verbose=0)
 probabilities = model.predict(x[:3])
-'''
+"""
     namespace = {}
     exec(compile(script, "keras_script", "exec"), namespace)
     assert namespace["probabilities"].shape == (3, 2)
@@ -216,12 +220,18 @@ probabilities = model.predict(x[:3])
 def test_xor_reaches_full_training_accuracy():
     x, y = make_xor()
     model = Sequential(
-        [layers.Input((2,)), layers.Dense(8, activation="tanh"),
-         layers.Dense(1, activation="sigmoid")],
+        [
+            layers.Input((2,)),
+            layers.Dense(8, activation="tanh"),
+            layers.Dense(1, activation="sigmoid"),
+        ],
         seed=0,
     )
-    model.compile(optimizer=optimizers.Adam(learning_rate=0.05), loss="binary_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(
+        optimizer=optimizers.Adam(learning_rate=0.05),
+        loss="binary_crossentropy",
+        metrics=["accuracy"],
+    )
     model.fit(x, y, epochs=300, batch_size=4, verbose=0)
     assert model.evaluate(x, y)[1] == 1.0
 
@@ -229,12 +239,19 @@ def test_xor_reaches_full_training_accuracy():
 def test_spirals_reach_97_percent_training_accuracy():
     x, y = make_spirals(n_samples=300, n_classes=3, seed=0)
     model = Sequential(
-        [layers.Input((2,)), layers.Dense(64, activation="relu"),
-         layers.Dense(64, activation="relu"), layers.Dense(3, activation="softmax")],
+        [
+            layers.Input((2,)),
+            layers.Dense(64, activation="relu"),
+            layers.Dense(64, activation="relu"),
+            layers.Dense(3, activation="softmax"),
+        ],
         seed=0,
     )
-    model.compile(optimizer=optimizers.Adam(learning_rate=0.01),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=optimizers.Adam(learning_rate=0.01),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     model.fit(x, y, epochs=200, batch_size=32, verbose=0)
     assert model.evaluate(x, y)[1] >= 0.97
 
@@ -243,8 +260,11 @@ def test_digits_reach_95_percent_test_accuracy():
     x, y = load_digits()
     x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.2, stratify=y, seed=0)
     model = tinynn.Sequential(
-        [layers.Input((64,)), layers.Dense(64, activation="relu"),
-         layers.Dense(10, activation="softmax")],
+        [
+            layers.Input((64,)),
+            layers.Dense(64, activation="relu"),
+            layers.Dense(10, activation="softmax"),
+        ],
         seed=0,
     )
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])

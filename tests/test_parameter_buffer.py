@@ -11,7 +11,8 @@ from tinynn.parameter_buffer import is_packed, pack_parameters
 def model(seed=0):
     return Sequential(
         [layers.Input((5,)), layers.Dense(7, activation="tanh"), layers.Dense(3)],
-        seed=seed, dtype="float64",
+        seed=seed,
+        dtype="float64",
     )
 
 

@@ -354,6 +354,14 @@ def test_absurd_shape_declared_by_an_npy_header(tmp_path):
             ),
             "alpha",
         ),
+        (lambda c: c["model"]["config"]["layers"][0]["config"].update(use_bias="no"), "use_bias"),
+        (
+            lambda c: c["model"]["config"].update(
+                layers=[{"class_name": "Activation", "config": {"activation": "tanh"}}] * 2000,
+                input_shape=[10_000],
+            ),
+            "add up to over",
+        ),
         (lambda c: c.update(format_version=99), "format version 99"),
         (lambda c: c.update(format="pickle"), "not a tinynn model"),
         (lambda c: c["model"]["config"].update(layers=[]), "non-empty list"),
@@ -390,3 +398,25 @@ def test_max_bytes_limits_the_file(tmp_path):
     path, _, _ = small_model_file(tmp_path)
     with pytest.raises(ModelFileError, match="max_bytes=100"):
         runtime.load_model(path, max_bytes=100)
+
+
+def test_single_sample_softmax_is_stable_for_short_and_long_outputs(tmp_path, strict_numpy):
+    for units in (10, 300):
+        model = tinynn.Sequential([tinynn.Input((4,)), Dense(units, activation="softmax")], seed=0)
+        model.layers[0].params["W"] *= 1e4  # logits in the tens of thousands
+        model.save(str(tmp_path / "big.npz"))
+        net = runtime.load_model(tmp_path / "big.npz")
+        x = samples((4,), n=3)
+        one = net.predict_one(x[0])
+        assert np.isfinite(one).all()
+        np.testing.assert_allclose(one, model.predict(x[:1])[0], atol=1e-6)
+        np.testing.assert_allclose(one.sum(), 1.0, atol=1e-5)
+
+
+def test_predict_one_falls_back_to_fresh_arrays_when_the_buffers_are_busy(saved):
+    model, path = saved
+    net = runtime.load_model(path)
+    x = samples((3, 4), n=1)
+    with net._lock:  # as if another thread were inside predict_one
+        busy = net.predict_one(x[0])
+    np.testing.assert_allclose(busy, model.predict(x)[0], atol=1e-6)

@@ -17,12 +17,15 @@ def trained_model(seed=0, epochs=2):
     x = rng.normal(size=(48, 5)).astype("float32")
     y = rng.integers(0, 3, size=48)
     model = Sequential(
-        [layers.Input((5,)), layers.Dense(16, activation="relu", kernel_regularizer="l2"),
-         layers.Dropout(0.2), layers.Dense(3, activation="softmax")],
+        [
+            layers.Input((5,)),
+            layers.Dense(16, activation="relu", kernel_regularizer="l2"),
+            layers.Dropout(0.2),
+            layers.Dense(3, activation="softmax"),
+        ],
         seed=seed,
     )
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x, y, epochs=epochs, batch_size=8, verbose=0)
     return model, x, y
 
@@ -57,7 +60,7 @@ def test_resumed_training_matches_uninterrupted_training(tmp_path):
 
 
 def test_save_is_atomic_when_interrupted(tmp_path, monkeypatch):
-    model, x, _ = trained_model()
+    model, _, _ = trained_model()
     path = tmp_path / "model.npz"
     model.save(path)
     before = path.read_bytes()
@@ -117,7 +120,7 @@ def test_garbage_file_gives_a_clear_error(saved):
 
 
 def test_missing_file_names_the_path(tmp_path):
-    with pytest.raises(FileNotFoundError, match="nope.npz"):
+    with pytest.raises(FileNotFoundError, match=r"nope\.npz"):
         load_model(tmp_path / "nope.npz")
 
 
@@ -126,7 +129,7 @@ def test_unknown_layer_class_is_refused(saved):
         config["model"]["config"]["layers"][0]["class_name"] = "os.system"
 
     rewrite(saved, rename)
-    with pytest.raises(ValueError, match="Unknown layer class 'os.system'"):
+    with pytest.raises(ValueError, match=r"Unknown layer class 'os\.system'"):
         load_model(saved)
 
 
@@ -138,7 +141,7 @@ def test_unknown_loss_and_optimizer_are_refused(saved):
 
 def test_missing_array_is_named(saved):
     rewrite(saved, drop=["weights/1"])
-    with pytest.raises(ValueError, match="missing the array 'weights/1'"):
+    with pytest.raises(ValueError, match=r"missing the array 'weights/1'"):
         load_model(saved)
 
 

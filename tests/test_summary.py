@@ -8,8 +8,11 @@ from tinynn.models import Sequential
 
 def small_model():
     return Sequential(
-        [layers.Input((4,)), layers.Dense(8, activation="relu"),
-         layers.Dense(3, activation="softmax")]
+        [
+            layers.Input((4,)),
+            layers.Dense(8, activation="relu"),
+            layers.Dense(3, activation="softmax"),
+        ]
     )
 
 
@@ -25,8 +28,6 @@ def test_summary_lists_layers_shapes_params_and_flops():
 def test_summary_before_input_shape_is_known_explains_what_to_do():
     with pytest.raises(ValueError, match="input shape"):
         Sequential([layers.Dense(3)]).summary(print_fn=None)
-
-
 
 
 def test_summary_prints_through_print_fn():

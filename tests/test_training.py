@@ -23,8 +23,9 @@ def data(n=40, seed=0):
 def test_validation_split_holds_out_the_last_fraction():
     x, y = data(n=40)
     model = classifier()
-    model.compile(optimizer=optimizers.SGD(learning_rate=0.0),
-                  loss="sparse_categorical_crossentropy")
+    model.compile(
+        optimizer=optimizers.SGD(learning_rate=0.0), loss="sparse_categorical_crossentropy"
+    )
     history = model.fit(x, y, epochs=1, validation_split=0.25, verbose=0)
     assert history.history["val_loss"][0] == pytest.approx(model.evaluate(x[30:], y[30:]))
     assert history.history["loss"][0] == pytest.approx(model.evaluate(x[:30], y[:30]), rel=1e-6)
@@ -34,8 +35,11 @@ def test_validation_data_is_used_as_given():
     x, y = data()
     x_val, y_val = data(n=10, seed=1)
     model = classifier()
-    model.compile(optimizer=optimizers.SGD(learning_rate=0.0),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=optimizers.SGD(learning_rate=0.0),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     history = model.fit(x, y, validation_data=(x_val, y_val), verbose=0)
     expected = model.evaluate(x_val, y_val)
     assert history.history["val_loss"][0] == pytest.approx(expected[0])
@@ -47,9 +51,11 @@ def test_epoch_metrics_are_exact_over_all_samples():
     metrics of the whole training set, including precision, which batches cannot average."""
     x, y = data(n=50)
     model = classifier()
-    model.compile(optimizer=optimizers.SGD(learning_rate=0.0),
-                  loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy", "precision", "recall", "f1_score"])
+    model.compile(
+        optimizer=optimizers.SGD(learning_rate=0.0),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy", "precision", "recall", "f1_score"],
+    )
     logs = model.fit(x, y, epochs=1, batch_size=7, verbose=0).history
     predicted = model.predict(x)
     assert logs["accuracy"][0] == pytest.approx(np.mean(predicted.argmax(1) == y))
@@ -61,8 +67,9 @@ def test_epoch_metrics_are_exact_over_all_samples():
 def test_training_loss_is_the_sample_weighted_mean_of_batch_losses():
     x, y = data(n=10)
     model = classifier()
-    model.compile(optimizer=optimizers.SGD(learning_rate=0.0),
-                  loss="sparse_categorical_crossentropy")
+    model.compile(
+        optimizer=optimizers.SGD(learning_rate=0.0), loss="sparse_categorical_crossentropy"
+    )
     logs = model.fit(x, y, epochs=1, batch_size=4, shuffle=False, verbose=0).history
     batch_losses = [model.evaluate(x[i : i + 4], y[i : i + 4]) for i in (0, 4, 8)]
     expected = (4 * batch_losses[0] + 4 * batch_losses[1] + 2 * batch_losses[2]) / 10
@@ -107,8 +114,9 @@ def test_callbacks_see_every_hook_and_can_stop_training():
 def test_early_stopping_restores_best_weights_in_fit():
     x, y = data()
     model = classifier()
-    model.compile(optimizer=optimizers.SGD(learning_rate=5.0),
-                  loss="sparse_categorical_crossentropy")
+    model.compile(
+        optimizer=optimizers.SGD(learning_rate=5.0), loss="sparse_categorical_crossentropy"
+    )
     stop = callbacks.EarlyStopping(monitor="loss", patience=1, restore_best_weights=True)
     history = model.fit(x, y, epochs=30, callbacks=[stop], verbose=0)
     assert len(history.epoch) < 30

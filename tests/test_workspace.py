@@ -43,8 +43,12 @@ def test_training_steps_allocate_no_array_memory_in_steady_state(optimizer):
     x = rng.normal(size=(300, 64)).astype("float32")
     y = rng.integers(0, 10, size=300)
     model = Sequential(
-        [layers.Input((64,)), layers.Dense(128, activation="relu"), layers.Dropout(0.2),
-         layers.Dense(10, activation="softmax")],
+        [
+            layers.Input((64,)),
+            layers.Dense(128, activation="relu"),
+            layers.Dropout(0.2),
+            layers.Dense(10, activation="softmax"),
+        ],
         seed=0,
     )
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", backend="numba")

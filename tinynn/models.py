@@ -27,6 +27,7 @@ import numpy as np
 from tinynn import layers as layers_module
 from tinynn import losses, metrics, optimizers, training
 from tinynn.callbacks import History
+from tinynn.inference import DenseStack
 from tinynn.kernels import get_backend
 from tinynn.layers.base import Layer, check_dtype
 from tinynn.parameter_buffer import pack_parameters
@@ -70,6 +71,7 @@ class Sequential:
         self._ops = get_backend("numpy")
         self._flat_parameters: tuple[np.ndarray, np.ndarray] | None = None
         self._batch_workspace: dict[str, np.ndarray] = {}
+        self._dense_stack: DenseStack | None = None
         self._metric_names: list[str] = []
         self._metric_specs: list = []
         for layer in layers or []:
@@ -214,6 +216,7 @@ class Sequential:
         self._train_loss.ops = self._ops
         self._batch_workspace = {}
         self._flat_parameters = pack_parameters(self.layers)
+        self._dense_stack = DenseStack.from_model(self)
         self.metrics = [
             metrics.infer_accuracy(self.loss.name, self.output_shape)
             if isinstance(spec, str) and spec.lower() in ("accuracy", "acc")

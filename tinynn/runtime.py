@@ -14,8 +14,9 @@ Reading a file never executes code from it. Before any array is used, ``read_mod
   * parses each ``.npy`` header itself and refuses object (pickled) dtypes, shapes that disagree
     with the member's byte count, and anything but float32/float64 weights;
   * accepts only the layer classes in ``LAYER_CLASSES`` and activations in ``ACTIVATIONS``;
-  * checks every declared size (at most ``MAX_SAMPLE_SIZE`` values per sample), every weight
-    shape against the layer config (units, input shape), and that weights are finite.
+  * checks every declared size (at most ``MAX_SAMPLE_SIZE`` values per sample, summed over
+    the layers), every weight shape against the layer config (units, input shape), and that
+    weights are finite.
 Problems raise ``ModelFileError`` (a ValueError) naming the file, the part and what was expected.
 
 Speed: everything is prepared at load. Dense kernels are stored transposed, (units, n_in) and
@@ -41,7 +42,7 @@ FORMAT, FORMAT_VERSION = "tinynn.model", 1
 MAX_FILE_BYTES = 1 << 30
 MAX_CONFIG_BYTES = 1 << 24
 MAX_MEMBERS = 10_000
-MAX_SAMPLE_SIZE = 1 << 24  # values in one sample at any layer: 64 MiB of float32
+MAX_SAMPLE_SIZE = 1 << 24  # values per sample, summed over all layer outputs: 64 MiB float32
 HEADER_READERS = {
     (1, 0): np.lib.format.read_array_header_1_0,
     (2, 0): np.lib.format.read_array_header_2_0,
@@ -96,10 +97,11 @@ def _softplus(x: np.ndarray, alpha: float, out: np.ndarray) -> np.ndarray:
 
 def _softmax(x: np.ndarray, alpha: float, out: np.ndarray) -> np.ndarray:
     """Over the last axis, minus the row maximum first so that no exponent overflows."""
-    if x.ndim == 1:  # one sample: scalar reductions cost ~0.6 µs less than keepdims ones
-        np.subtract(x, np.maximum.reduce(x), out=out)
+    if x.ndim == 1:  # one sample: on a short vector, an argmax index and Python's sum of a
+        # list cost less than NumPy's reductions (about 1.5 µs less on a 10-class output)
+        np.subtract(x, x[x.argmax()], out=out)
         np.exp(out, out=out)
-        return np.divide(out, np.add.reduce(out), out=out)
+        return np.divide(out, sum(out.tolist()) if len(out) <= 256 else out.sum(), out=out)
     np.subtract(x, x.max(axis=-1, keepdims=True), out=out)
     np.exp(out, out=out)
     out /= out.sum(axis=-1, keepdims=True)
@@ -247,7 +249,7 @@ def _parse_model(config: Any, reader: _ArchiveReader, path: str) -> ModelSpec:
     if declared is None:
         raise fail("the model declares no input shape")
     shape = input_shape = _shape(declared, "the model input shape", fail)
-    specs, n_weights = [], 0
+    specs, n_weights, total_values = [], 0, 0
     for index, entry in enumerate(layers):
         entry = _dict(entry, f"layer {index}", fail)
         class_name = entry.get("class_name")
@@ -267,7 +269,10 @@ def _parse_model(config: Any, reader: _ArchiveReader, path: str) -> ModelSpec:
                 raise fail(f"{what} needs 1-D samples but gets shape {shape}")
             found["kernel"] = _weight(reader, n_weights, (shape[0], units), layer_dtype, fail)
             n_weights += 1
-            if lc.get("use_bias", True) is not False:
+            use_bias = lc.get("use_bias", True)
+            if not isinstance(use_bias, bool):
+                raise fail(f"{what} use_bias is {use_bias!r}; expected true or false")
+            if use_bias:
                 found["bias"] = _weight(reader, n_weights, (units,), layer_dtype, fail)
                 n_weights += 1
             found["activation"], found["alpha"] = _activation(lc.get("activation"), what, fail)
@@ -281,6 +286,9 @@ def _parse_model(config: Any, reader: _ArchiveReader, path: str) -> ModelSpec:
         name = str(lc.get("name") or class_name.lower())
         specs.append(LayerSpec(class_name, name, shape, out, layer_dtype, **found))
         shape = out
+        total_values += math.prod(out)  # what the single-sample buffers will hold
+        if total_values > MAX_SAMPLE_SIZE:
+            raise fail(f"the layer outputs add up to over {MAX_SAMPLE_SIZE} values per sample")
     unused = sorted(set(reader.members) - {f"weights/{i}" for i in range(n_weights)})
     unused = [key for key in unused if key.startswith("weights/")]
     if unused:

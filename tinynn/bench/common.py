@@ -105,6 +105,7 @@ def interleave(
     times: dict[str, list[float]] = {name: [] for name in runners}
     errors: dict[str, str] = {}
     for round_index in range(warmup + repeats):
+        seconds = {}
         for name, run in runners.items():
             if name in errors:
                 continue
@@ -113,11 +114,20 @@ def interleave(
                 run()
             except Exception as error:  # a broken contender must not sink the others
                 errors[name] = f"{type(error).__name__}: {error}"
-                print(f"[bench] {name} failed: {errors[name]}", file=sys.stderr)
+                print(f"[bench] {label(name)} failed: {errors[name]}", file=sys.stderr)
                 continue
+            seconds[name] = time.perf_counter() - start
             if round_index >= warmup:
-                times[name].append(time.perf_counter() - start)
+                times[name].append(seconds[name])
+        kind = "warmup" if round_index < warmup else "timed"
+        progress = ", ".join(f"{label(name)} {value:.3f}s" for name, value in seconds.items())
+        print(f"[bench] round {round_index + 1} ({kind}): {progress}", file=sys.stderr, flush=True)
     return times, errors
+
+
+def label(name: Any) -> str:
+    """A runner's name for messages: tuples such as ("torch", "sgd") are joined by spaces."""
+    return " ".join(str(part) for part in name) if isinstance(name, tuple) else str(name)
 
 
 def ratio(value: float | None, baseline: float | None) -> float | None:
@@ -197,10 +207,23 @@ def int_list(text: str) -> list[int]:
     return [positive_int(part) for part in text.split(",") if part.strip()]
 
 
-def name_list(text: str) -> list[str]:
-    """ "torch,sklearn" -> ["torch", "sklearn"]; "none" -> []."""
-    names = [part.strip().lower() for part in text.split(",") if part.strip()]
-    return [] if names == ["none"] else names
+def names(*valid: str) -> Callable[[str], list[str]]:
+    """An argparse type: "torch,sklearn" -> ["torch", "sklearn"], "none" -> [], and a usage
+    error naming the valid choices for anything else."""
+
+    def parse(text: str) -> list[str]:
+        chosen = [part.strip().lower() for part in text.split(",") if part.strip()]
+        if chosen == ["none"]:
+            return []
+        for name in chosen:
+            if name not in valid:
+                raise argparse.ArgumentTypeError(
+                    f"unknown name {name!r}; expected a comma-separated list of {list(valid)}"
+                    " or none"
+                )
+        return chosen
+
+    return parse
 
 
 def flatten(groups: Sequence[Sequence[Any]] | None) -> list[Any] | None:

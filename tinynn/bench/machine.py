@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
 import sys
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from tinynn.bench import common
@@ -117,7 +119,45 @@ def machine_info(requested_threads: int | None = None) -> dict[str, Any]:
         },
         "environment": {name: os.environ.get(name, "unset") for name in THREAD_VARIABLES},
         "load_average": load_average(),
+        "tinynn_source": source_state(),
     }
+
+
+def source_state() -> dict[str, Any] | None:
+    """The git commit of the tinynn checkout and how many tracked files differ from it, so a
+    result can be traced to the code it measured (None outside a git checkout)."""
+    folder = Path(__file__).resolve().parents[2]
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(folder), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+        changes = subprocess.run(
+            ["git", "-C", str(folder), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.splitlines()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit, "modified_files": len(changes)}
+
+
+def busy_warning(info: dict[str, Any]) -> str | None:
+    """A warning when the 1-minute load average says other processes shared the CPU: on a
+    small machine a second busy process can slow a multi-threaded BLAS call many times over."""
+    load = info.get("load_average")
+    own = info["threads"].get("numpy_blas") or 1
+    if not load or load[0] - own <= 0.5:
+        return None
+    return (
+        f"WARNING: 1-minute load average {load[0]} with {own} threads of our own on "
+        f"{info['usable_cores']} cores: other processes competed for the CPU; expect noise"
+    )
 
 
 def load_average() -> list[float] | None:
@@ -144,6 +184,8 @@ def format_machine(info: dict[str, Any]) -> str:
         else f"torch {versions['torch']}"
     )
     env = info["environment"]
+    source = info.get("tinynn_source") or {}
+    warning = busy_warning(info)
     return "\n".join(
         [
             f"CPU: {info['cpu_model']}, {info['logical_cores']} logical cores "
@@ -153,5 +195,8 @@ def format_machine(info: dict[str, Any]) -> str:
             f"OPENBLAS_CORETYPE={env['OPENBLAS_CORETYPE']}  "
             f"OPENBLAS_L2_SIZE={env['OPENBLAS_L2_SIZE']}  "
             f"OMP_NUM_THREADS={env['OMP_NUM_THREADS']}  load average {info['load_average']}",
+            f"tinynn {info['versions']['tinynn']} at commit {source.get('commit', '?')} "
+            f"({source.get('modified_files', '?')} tracked files modified)",
+            *([warning] if warning else []),
         ]
     )

@@ -26,7 +26,7 @@ from tinynn import runtime
 from tinynn.export import write_atomic
 
 _HEADER = """\
-# {module}.py: a tinynn model runtime that needs only NumPy (>= 1.24).
+# {module}.py: a tinynn model runtime that needs only NumPy (>= 1.24, Python >= 3.10).
 # Written by `tinynn export {source} --format python`; the weights are in {weights}.
 #
 #     import {module}

@@ -174,10 +174,10 @@ class Conv2D(Layer):
             cols = x
         else:
             im2col = getattr(self.ops, "im2col", numpy_conv.im2col)
-            cols = np.empty((x.shape[0], ho, wo, patch), dtype=self.dtype)
+            cols = self._buffer("cols", (x.shape[0], ho, wo, patch))
             im2col(x, self.kernel_size, self.strides, self.dilation_rate, self.pads, cols)
         kernel = self.activation.kernel_name
-        y = np.empty((x.shape[0], ho, wo, filters), dtype=self.dtype)
+        y = self._buffer("y", (x.shape[0], ho, wo, filters))
         self.ops.dense_forward(
             cols.reshape(-1, patch),
             self.params["W"].reshape(patch, filters),
@@ -202,7 +202,7 @@ class Conv2D(Layer):
             kernel = "linear"
         filters, patch = self.filters, self._cols.shape[-1]
         cols = self._cols.reshape(-1, patch)
-        grad_cols = np.empty_like(cols) if self.compute_input_grad else None
+        grad_cols = self._buffer("grad_cols", cols.shape) if self.compute_input_grad else None
         self.ops.dense_backward(
             cols,
             self.params["W"].reshape(patch, filters),
@@ -212,7 +212,7 @@ class Conv2D(Layer):
             self.activation.alpha,
             self.grads["W"].reshape(patch, filters),
             self.grads.get("b"),
-            np.empty_like(self._y).reshape(-1, filters),
+            self._buffer("grad_z", self._y.shape).reshape(-1, filters),
             grad_cols,
         )
         self._add_regularizer_grads()
@@ -222,7 +222,7 @@ class Conv2D(Layer):
         if self._is_pointwise:
             return grad_cols
         col2im = getattr(self.ops, "col2im", numpy_conv.col2im)
-        grad_x = np.empty((len(grad_cols), *self.input_shape), dtype=self.dtype)
+        grad_x = self._buffer("grad_x", (len(grad_cols), *self.input_shape))
         col2im(grad_cols, self.kernel_size, self.strides, self.dilation_rate, self.pads, grad_x)
         return grad_x
 

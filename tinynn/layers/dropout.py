@@ -32,7 +32,9 @@ class Dropout(Layer):
             return x
         uniform = self.rng.random(x.shape, dtype=self.dtype, out=self._buffer("uniform", x.shape))
         self._mask = self._buffer("mask", x.shape)
-        return self.ops.dropout_forward(x, uniform, self.rate, self._mask, self._buffer("y", x.shape))
+        return self.ops.dropout_forward(
+            x, uniform, self.rate, self._mask, self._buffer("y", x.shape)
+        )
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         if self._mask is None:

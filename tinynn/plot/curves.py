@@ -68,7 +68,7 @@ def plot_gradient_flow(
     Args:
         stats: one of
             * a ``callbacks.LayerStatistics`` after training: one line per recorded step
-              (at most ``max_lines``, evenly spaced, darker = later);
+              (at most ``max_lines``, evenly spaced; dark = early, light = late);
             * ``{layer_name: norm}``: one line (a snapshot);
             * ``{layer_name: [norm at step 0, norm at step 1, ...]}``: one line per step.
         ax: draw into this ax (e.g. to compare several networks on one plot).

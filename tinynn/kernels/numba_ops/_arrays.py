@@ -27,9 +27,15 @@ class OutputView:
 
     def __init__(self, out: np.ndarray, shape: tuple[int, ...]) -> None:
         self.out = out
+        if out.shape == shape or (shape == (-1,) and out.ndim == 1):
+            # Already the kernel's shape (the common case): compiled code handles any strides.
+            self.array, self.is_copy = out, False
+            return
         self.array = out.reshape(shape)
-        # A reshape that had to copy returns fresh memory, which cannot overlap ``out``.
-        self.is_copy = out.size > 0 and not np.may_share_memory(self.array, out)
+        # A contiguous array always reshapes to a view. Otherwise reshape may have copied:
+        # a copy is fresh memory, which cannot overlap ``out``.
+        contiguous = out.flags.c_contiguous
+        self.is_copy = not contiguous and out.size > 0 and not np.may_share_memory(self.array, out)
 
     def write_back(self) -> np.ndarray:
         """Copy the result into the original array if the view was a copy; return it."""
@@ -47,6 +53,8 @@ def rows_shape(a: np.ndarray) -> tuple[int, int]:
 
 def as_rows(a: np.ndarray) -> np.ndarray:
     """a reshaped to ``rows_shape(a)`` (a copy only if a is not contiguous enough)."""
+    if a.ndim == 2:
+        return a
     return a.reshape(rows_shape(a))
 
 

@@ -113,6 +113,8 @@ def col2im(cols, kernel_size, strides, dilation, pads, out):
     (kh, kw), (sh, sw), (dh, dw) = kernel_size, strides, dilation
     check_geometry(out.shape, cols.shape[1:3], kernel_size, strides, dilation, pads)
     _check_shape("cols", cols, (out.shape[0], *cols.shape[1:3], kh * kw * out.shape[3]))
+    if out.shape[3] == 1:  # as in im2col: NumPy's slice additions win for one channel
+        return numpy_conv.col2im(cols, kernel_size, strides, dilation, pads, out)
     _col2im(cols, kh, kw, sh, sw, dh, dw, pads[0], pads[2], out)
     return out
 
@@ -123,18 +125,22 @@ def _depthwise_forward(x, W, sh, sw, dh, dw, top, left, out):
     kh, kw, _, multiplier = W.shape
     ho, wo = out.shape[1], out.shape[2]
     for b in prange(n):
-        for i in range(ho):
-            for j in range(wo):
-                out[b, i, j, :] = 0.0
-                for a in range(kh):
+        out[b] = 0.0
+        for a in range(kh):
+            for q in range(kw):
+                w_aq = W[a, q]
+                for i in range(ho):
                     r = i * sh + a * dh - top
-                    for q in range(kw):
-                        s = j * sw + q * dw - left
-                        if 0 <= r < h and 0 <= s < w:
-                            for c in range(channels):
-                                value = x[b, r, s, c]
+                    if 0 <= r < h:
+                        x_row = x[b, r]
+                        out_row = out[b, i]
+                        for j in range(wo):
+                            s = j * sw + q * dw - left
+                            if 0 <= s < w:
+                                # channels innermost: a unit stride when multiplier is 1
                                 for m in range(multiplier):
-                                    out[b, i, j, c * multiplier + m] += value * W[a, q, c, m]
+                                    for c in range(channels):
+                                        out_row[j, c * multiplier + m] += x_row[s, c] * w_aq[c, m]
 
 
 def depthwise_conv2d_forward(x, W, strides, dilation, pads, out):
@@ -156,22 +162,27 @@ def _depthwise_backward(x, W, g, sh, sw, dh, dw, top, left, partial_W, grad_x, w
     for b in prange(n):
         if want_x:
             grad_x[b] = 0.0
-        for i in range(ho):
-            for j in range(wo):
-                for a in range(kh):
+        for a in range(kh):
+            for q in range(kw):
+                w_aq = W[a, q]
+                partial = partial_W[b, a, q]
+                for i in range(ho):
                     r = i * sh + a * dh - top
-                    for q in range(kw):
-                        s = j * sw + q * dw - left
-                        if 0 <= r < h and 0 <= s < w:
-                            for c in range(channels):
-                                value = x[b, r, s, c]
-                                total = 0.0
+                    if 0 <= r < h:
+                        x_row = x[b, r]
+                        g_row = g[b, i]
+                        for j in range(wo):
+                            s = j * sw + q * dw - left
+                            if 0 <= s < w:
                                 for m in range(multiplier):
-                                    upstream = g[b, i, j, c * multiplier + m]
-                                    partial_W[b, a, q, c, m] += value * upstream
-                                    total += upstream * W[a, q, c, m]
+                                    for c in range(channels):
+                                        partial[c, m] += x_row[s, c] * g_row[j, c * multiplier + m]
                                 if want_x:
-                                    grad_x[b, r, s, c] += total
+                                    grad_row = grad_x[b, r]
+                                    for m in range(multiplier):
+                                        for c in range(channels):
+                                            upstream = g_row[j, c * multiplier + m]
+                                            grad_row[s, c] += upstream * w_aq[c, m]
 
 
 def depthwise_conv2d_backward(x, W, grad_y, strides, dilation, pads, grad_W, grad_x):

@@ -54,19 +54,28 @@ def max_pool2d_forward(
 
 
 @jit
-def _max_backward(g, argmax, pw, sh, sw, top, left, out):
+def _max_backward(g, argmax, ph, pw, sh, sw, top, left, out):
     n, h, w, channels = out.shape
     ho, wo = g.shape[1], g.shape[2]
     for b in prange(n):
         out[b] = 0.0
-        for i in range(ho):
-            for j in range(wo):
-                for c in range(channels):
-                    k = argmax[b, i, j, c]
-                    r = i * sh + k // pw - top
-                    s = j * sw + k % pw - left
-                    if 0 <= r < h and 0 <= s < w:
-                        out[b, r, s, c] += g[b, i, j, c]
+        # One pass per window offset, comparing with the stored argmax: this vectorizes,
+        # where decoding each argmax into (row, column) with // and % did not.
+        for a in range(ph):
+            for q in range(pw):
+                k = a * pw + q
+                for i in range(ho):
+                    r = i * sh + a - top
+                    if 0 <= r < h:
+                        g_row = g[b, i]
+                        arg_row = argmax[b, i]
+                        out_row = out[b, r]
+                        for j in range(wo):
+                            s = j * sw + q - left
+                            if 0 <= s < w:
+                                for c in range(channels):
+                                    if arg_row[j, c] == k:
+                                        out_row[s, c] += g_row[j, c]
 
 
 def max_pool2d_backward(
@@ -82,7 +91,7 @@ def max_pool2d_backward(
     _check_pair("argmax", grad_y, argmax)
     if out.shape[::3] != grad_y.shape[::3]:
         raise ValueError(f"out has shape {out.shape}; batch and channels must match grad_y")
-    _max_backward(grad_y, argmax, pool_size[1], *strides, pads[0], pads[2], out)
+    _max_backward(grad_y, argmax, *pool_size, *strides, pads[0], pads[2], out)
     return out
 
 

@@ -20,6 +20,7 @@ from tinynn.kernels.numpy_ops.losses import (
     softmax_cross_entropy,
     sparse_softmax_cross_entropy,
 )
+from tinynn.kernels.numpy_ops.network import dense_stack_forward
 from tinynn.kernels.numpy_ops.optim import (
     adam_update,
     clip_by_global_norm,
@@ -44,6 +45,7 @@ __all__ = [
     "clip_by_value",
     "dense_backward",
     "dense_forward",
+    "dense_stack_forward",
     "dropout_backward",
     "dropout_forward",
     "gather_rows",

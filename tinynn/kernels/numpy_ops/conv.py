@@ -147,7 +147,7 @@ def depthwise_conv2d_backward(
     kh, kw, channels, multiplier = W.shape
     n, ho, wo, _ = grad_y.shape
     h, w = x.shape[1:3]
-    top, bottom, left, right = pads
+    top, left = pads[0], pads[2]
     xp = pad2d(x, pads)
     g = grad_y.reshape(n, ho, wo, channels, multiplier)
     grad_padded = np.zeros_like(xp) if grad_x is not None else None

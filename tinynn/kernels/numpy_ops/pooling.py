@@ -35,6 +35,7 @@ def max_pool2d_forward(
     ph, pw = pool_size
     ho, wo = out.shape[1:3]
     xp = pad2d(x, pads, value=-np.inf)
+    is_better = np.empty(out.shape, dtype=bool)
     for i in range(ph):
         for j in range(pw):
             rows, cols = _window_slices(i, j, (ho, wo), strides)
@@ -43,9 +44,12 @@ def max_pool2d_forward(
                 out[...] = window
                 argmax_out[...] = 0
                 continue
-            better = window > out  # strictly greater: an earlier offset keeps a tie
-            np.copyto(out, window, where=better)
-            argmax_out[better] = i * pw + j
+            # Branch-free updates: masked copies (np.copyto(where=), np.where) run ~20x slower
+            # on the random masks that pooling produces. Offsets grow, so the larger of the
+            # stored offset and k·[window > out] is the offset of the first maximum so far.
+            np.greater(window, out, out=is_better)  # strictly: an earlier offset keeps a tie
+            np.maximum(argmax_out, is_better * argmax_out.dtype.type(i * pw + j), out=argmax_out)
+            np.maximum(out, window, out=out)
     return out
 
 
@@ -70,7 +74,7 @@ def max_pool2d_backward(
     for i in range(ph):
         for j in range(pw):
             rows, cols = _window_slices(i, j, (ho, wo), strides)
-            grad_padded[:, rows, cols, :] += np.where(argmax == i * pw + j, grad_y, 0.0)
+            grad_padded[:, rows, cols, :] += grad_y * (argmax == i * pw + j)
     out[...] = grad_padded[:, top : top + h, left : left + w, :]
     return out
 
