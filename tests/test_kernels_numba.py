@@ -122,6 +122,30 @@ def _dense_backward_cases(rng, dtype):
     return cases
 
 
+def _dense_stack_forward_cases(rng, dtype):
+    """Three layers packed into one flat buffer (the last without bias), for a batch of one,
+    a small batch (compiled products) and a large one (BLAS)."""
+    sizes = [(9, 12, "tanh", True), (12, 7, "leaky_relu", True), (7, 5, "softmax", False)]
+    cases = []
+    for batch in (1, 3, 33):
+        parts, layout, offset = [], [], 0
+        for n_in, n_out, name, use_bias in sizes:
+            W = _normal(rng, (n_in, n_out), dtype, 1.0 / math.sqrt(n_in))
+            parts.append(W.reshape(-1))
+            w_offset, offset = offset, offset + W.size
+            b_offset = -1
+            if use_bias:
+                parts.append(_normal(rng, (n_out,), dtype, 0.5))
+                b_offset, offset = offset, offset + n_out
+            code = numba_activations.activation_code(name)
+            layout.append((w_offset, b_offset, n_in, n_out, code))
+        alphas = np.array([ALPHA.get(name, 0.0) for *_, name, _ in sizes], dtype)
+        scratch = _unset(batch * sum(n_out for _, n_out, _, _ in sizes), dtype)
+        x = _normal(rng, (batch, sizes[0][0]), dtype)
+        cases.append([(x, np.concatenate(parts), np.array(layout, np.int64), alphas, scratch)])
+    return cases
+
+
 def _logit_batches(rng, dtype):
     """(batch, classes) logits: ordinary, one class, one sample, and extreme but finite."""
     batches = [_normal(rng, shape, dtype, 3.0) for shape in [(33, 10), (4, 1), (1, 5)]]
@@ -303,6 +327,7 @@ CASES = {
     "activation_backward": _activation_backward_cases,
     "dense_forward": _dense_forward_cases,
     "dense_backward": _dense_backward_cases,
+    "dense_stack_forward": _dense_stack_forward_cases,
     "softmax_cross_entropy": _softmax_cross_entropy_cases,
     "sparse_softmax_cross_entropy": _sparse_softmax_cross_entropy_cases,
     "sigmoid_cross_entropy": _sigmoid_cross_entropy_cases,

@@ -140,13 +140,17 @@ class Sequential:
     def count_params(self) -> int:
         return sum(layer.count_params() for layer in self.layers)
 
-    def summary(self, print_fn=print) -> str:
-        """Print (and return) a table of layers, output shapes, parameter counts and FLOPs."""
+    def summary(self, print_fn=print) -> str | None:
+        """Print a table of layers, output shapes, parameter counts and FLOPs per sample.
+
+        As in Keras it returns None; with ``print_fn=None`` it returns the text instead.
+        """
         self._require_built()
         text = format_summary(self)
-        if print_fn is not None:
-            print_fn(text)
-        return text
+        if print_fn is None:
+            return text
+        print_fn(text)
+        return None
 
     # -- the two passes -------------------------------------------------------------------
 

@@ -7,10 +7,24 @@ import time
 from numbers import Real
 from typing import Any, TextIO
 
-from tqdm.auto import tqdm as auto_tqdm
 from tqdm.std import tqdm as std_tqdm
 
 from tinynn.callbacks.base import Callback, Logs
+
+
+def _notebook_aware_tqdm() -> type:
+    """tqdm.auto's widget bar in Jupyter when ipywidgets is installed, else the text bar.
+
+    Imported on first use: tqdm.auto warns inside a kernel that lacks ipywidgets, and a plain
+    ``import tinynn`` should never print anything.
+    """
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        return std_tqdm
+    from tqdm.auto import tqdm as auto_tqdm
+
+    return auto_tqdm
 
 
 def format_logs(logs: Logs | None) -> str:
@@ -64,7 +78,7 @@ class ProgbarLogger(Callback):
         self._epoch_start = time.perf_counter()
         if self.verbose != 1:
             return
-        bar_class = auto_tqdm if self.stream is None else std_tqdm
+        bar_class = _notebook_aware_tqdm() if self.stream is None else std_tqdm
         self._bar = bar_class(
             total=self.params.get("steps"),
             desc=self._epoch_label(epoch),
