@@ -557,3 +557,17 @@ def test_out_of_range_labels_and_indices_are_index_errors():
         numba_ops.sparse_softmax_cross_entropy(logits, np.array([0, -1, 1]), np.empty((3, 4)))
     with pytest.raises(IndexError, match=r"indices must be in \[-3, 3\); got \[3\]"):
         numba_ops.gather_rows(logits, np.array([3]), np.empty((1, 4)))
+
+
+# --- settings ------------------------------------------------------------------------------
+
+
+def test_settings_default_to_cached_serial_exact_kernels():
+    from tinynn.kernels.numba_ops.config import read_settings
+
+    settings = read_settings({})
+    assert (settings.cache, settings.fastmath, settings.parallel) == (True, False, False)
+    assert settings.jit_options()["error_model"] == "numpy"
+    assert read_settings({"TINYNN_NUMBA_CACHE": "0"}).cache is False
+    assert read_settings({"TINYNN_NUMBA_CACHE": " Off "}).cache is False
+    assert read_settings({"TINYNN_NUMBA_CACHE": "1"}).cache is True

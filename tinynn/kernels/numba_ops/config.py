@@ -121,8 +121,9 @@ prange = numba.prange
 def jit(function: Callable | None = None, *, inline: bool = False) -> Callable:
     """Compile ``function`` with the backend's settings (lazily, on its first call).
 
-    ``@jit(inline=True)`` marks a helper that Numba should paste into its callers (for a
-    function called once per row, the call itself would cost more than a short row).
+    ``@jit(inline=True)`` marks a small helper that takes arrays, to be pasted into its
+    callers: a separate call per element or per row pays reference counting on every array
+    argument, which measured 3-10x slower than the inlined loop on a 128 x 256 batch.
     """
     options = SETTINGS.jit_options()
     if inline:

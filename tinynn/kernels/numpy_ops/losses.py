@@ -12,14 +12,18 @@ import numpy as np
 from tinynn.kernels.numpy_ops.activations import sigmoid
 
 
-def _softmax_and_logsumexp(logits: np.ndarray, probs_out: np.ndarray) -> np.ndarray:
-    """Fill probs_out with softmax(logits) and return logsumexp(logits) per row, (batch, 1)."""
+def _softmax_and_shift(logits: np.ndarray, probs_out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fill probs_out with softmax(logits); return (m, log Σ e^(z − m)) per row, each (batch, 1).
+
+    logsumexp(z) = m + log Σ e^(z − m). Callers subtract m from z before combining, so that in
+    float32 a logit of 1e4 never meets another 1e4 in a subtraction that cancels.
+    """
     row_max = logits.max(axis=-1, keepdims=True)
     np.subtract(logits, row_max, out=probs_out)
     np.exp(probs_out, out=probs_out)
     row_sum = probs_out.sum(axis=-1, keepdims=True)
     probs_out /= row_sum
-    return row_max + np.log(row_sum)
+    return row_max, np.log(row_sum)
 
 
 def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray, grad_out: np.ndarray) -> float:
@@ -31,9 +35,10 @@ def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray, grad_out: np.
     the log's 1/p cancel, which is why this fusion is both cheaper and stable.
     """
     n = logits.shape[0]
-    lse = _softmax_and_logsumexp(logits, grad_out)
+    row_max, log_sum = _softmax_and_shift(logits, grad_out)
     target_mass = targets.sum(axis=-1, keepdims=True)
-    loss = float(np.sum(target_mass * lse - np.sum(targets * logits, axis=-1, keepdims=True)))
+    shifted_dot = np.sum(targets * (logits - row_max), axis=-1, keepdims=True)
+    loss = float(np.sum(target_mass * log_sum - shifted_dot))
     grad_out *= target_mass
     grad_out -= targets
     grad_out /= n
@@ -49,9 +54,12 @@ def sparse_softmax_cross_entropy(
     L = (1/N) Σ_n [ lse(z_n) − z_{n, label_n} ] and writes dL/dz = (p − onehot(labels)) / N.
     """
     n = logits.shape[0]
+    classes = logits.shape[1]
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        raise IndexError(f"labels must be in [0, {classes}); got {labels.min()}..{labels.max()}")
     rows = np.arange(n)
-    lse = _softmax_and_logsumexp(logits, grad_out)[:, 0]
-    loss = float(np.sum(lse - logits[rows, labels]))
+    row_max, log_sum = _softmax_and_shift(logits, grad_out)
+    loss = float(np.sum(log_sum[:, 0] - (logits[rows, labels] - row_max[:, 0])))
     grad_out[rows, labels] -= 1.0
     grad_out /= n
     return loss / n
