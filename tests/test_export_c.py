@@ -135,7 +135,7 @@ def test_header_is_self_contained(tmp_path):
     text = export_c(runtime.read_model(tmp_path / "m.npz"))
     assert re.findall(r"#include <(\w+\.h)>", text) == ["math.h", "stddef.h"]
     assert "malloc(" not in text and "free(" not in text
-    assert "static const float tinynn_layer0_W[3][2]" in text
+    assert "static const float tinynn_layer0_W[3][2] TINYNN_ALIGNED" in text
     assert "static inline void tinynn_layer0(" in text
     assert "static inline void tinynn_predict(const float *x, float *y)" in text
 

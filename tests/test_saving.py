@@ -109,7 +109,7 @@ def saved(tmp_path):
 def test_truncated_file_gives_a_clear_error(saved):
     data = saved.read_bytes()
     saved.write_bytes(data[: len(data) // 2])
-    with pytest.raises(ValueError, match="corrupt, truncated"):
+    with pytest.raises(ValueError, match="corrupt or truncated"):
         load_model(saved)
 
 
@@ -198,4 +198,20 @@ def test_file_without_config_is_not_a_tinynn_model(tmp_path):
 def test_newer_format_version_is_refused(saved):
     rewrite(saved, lambda c: c.update(format_version=99))
     with pytest.raises(ValueError, match="format version 99"):
+        load_model(saved)
+
+
+def test_absurd_declared_array_size_is_refused_before_allocating(saved):
+    with np.load(saved) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    header = {"descr": "<f4", "fortran_order": False, "shape": (10**12, 16)}
+    with zipfile.ZipFile(saved, "w") as archive:
+        for key, value in arrays.items():
+            with archive.open(f"{key}.npy", "w") as member:
+                if key == "weights/0":
+                    np.lib.format.write_array_header_1_0(member, header)
+                    member.write(np.zeros(16, np.float32).tobytes())
+                else:
+                    np.save(member, value)
+    with pytest.raises(ValueError, match="declares shape"):
         load_model(saved)

@@ -21,7 +21,9 @@ from tinynn import (
     metrics,
     models,
     optimizers,
+    pretrained,
     regularizers,
+    runtime,
     schedules,
     utils,
 )
@@ -44,7 +46,9 @@ __all__ = [
     "metrics",
     "models",
     "optimizers",
+    "pretrained",
     "regularizers",
+    "runtime",
     "schedules",
     "utils",
 ]

@@ -20,17 +20,20 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 from typing import Any
 
 import numpy as np
+
+from tinynn.runtime import ArchiveReader, ModelFileError
 
 FORMAT = "tinynn.model"
 FORMAT_VERSION = 1
 CONFIG_KEY = "__config__"
 
 
-class ModelFileError(ValueError):
-    """A model file that is corrupt, truncated, or inconsistent with its own config."""
+#: The largest model file we read: 1 GiB.
+MAX_FILE_BYTES = 1 << 30
 
 
 def save_model(model: Any, path: str | os.PathLike, metadata: dict | None = None) -> None:
@@ -113,10 +116,18 @@ def _atomic_savez(path: str, arrays: dict[str, np.ndarray]) -> None:
 
 
 def read_model_file(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """The validated config and arrays of a model file, or ``ModelFileError``."""
+    """The validated config and arrays of a model file, or ``ModelFileError``.
+
+    Arrays are read by ``tinynn.runtime.ArchiveReader``, which checks each declared shape
+    against the bytes actually stored before allocating anything, and refuses object
+    (pickled) arrays; a crafted header cannot make us allocate terabytes.
+    """
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no model file at {path!r}")
+    size = os.path.getsize(path)
+    if size > MAX_FILE_BYTES:
+        raise ModelFileError(f"{path!r} is {size} bytes; the limit is {MAX_FILE_BYTES}")
     with open(path, "rb") as stream:
         signature = stream.read(4)
     if signature != b"PK\x03\x04":
@@ -124,18 +135,33 @@ def read_model_file(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, 
             f"{path!r} is not a readable tinynn model file: it is not an .npz (zip) archive"
         )
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as error:
+        with zipfile.ZipFile(path) as archive:
+            reader = ArchiveReader(archive, path, MAX_FILE_BYTES)
+            if CONFIG_KEY not in reader.members:
+                raise ModelFileError(f"{path!r} has no {CONFIG_KEY!r} entry; not written by tinynn")
+            config = _decode_config(reader.array(CONFIG_KEY, "config"), path)
+            arrays = {
+                entry.get("key"): reader.array(entry.get("key"), "weight")
+                for entry in config.get("arrays", [])
+            }
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as error:
         raise ModelFileError(
-            f"{path!r} is not a readable tinynn model file (corrupt, truncated, or holding "
-            f"pickled objects): {error}"
+            f"{path!r} is not a readable tinynn model file (corrupt or truncated): {error}"
         ) from None
-    if CONFIG_KEY not in arrays:
-        raise ModelFileError(f"{path!r} has no {CONFIG_KEY!r} entry; it was not written by tinynn")
+    for entry in config.get("arrays", []):
+        key, array = entry.get("key"), arrays[entry.get("key")]
+        if list(array.shape) != entry.get("shape") or array.dtype.name != entry.get("dtype"):
+            raise ModelFileError(
+                f"{path!r}: array {key!r} has shape {array.shape} and dtype {array.dtype}; "
+                f"the config declares {tuple(entry.get('shape') or ())} and {entry.get('dtype')}"
+            )
+    return config, arrays
+
+
+def _decode_config(raw: np.ndarray, path: str) -> dict[str, Any]:
     try:
-        config = json.loads(arrays.pop(CONFIG_KEY).tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        config = json.loads(raw.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise ModelFileError(f"{path!r} has an unreadable config: {error}") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise ModelFileError(f"{path!r} is not a tinynn model (format tag missing)")
@@ -144,17 +170,9 @@ def read_model_file(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, 
             f"{path!r} has format version {config.get('format_version')!r}; "
             f"this tinynn reads version {FORMAT_VERSION}"
         )
-    for entry in config.get("arrays", []):
-        key = entry.get("key")
-        if key not in arrays:
-            raise ModelFileError(f"{path!r} is missing the array {key!r}")
-        array = arrays[key]
-        if list(array.shape) != entry.get("shape") or array.dtype.name != entry.get("dtype"):
-            raise ModelFileError(
-                f"{path!r}: array {key!r} has shape {array.shape} and dtype {array.dtype}; "
-                f"the config declares {tuple(entry.get('shape') or ())} and {entry.get('dtype')}"
-            )
-    return config, arrays
+    if not isinstance(config.get("arrays", []), list):
+        raise ModelFileError(f"{path!r}: the config's array list is malformed")
+    return config
 
 
 def load_model(path: str | os.PathLike) -> Any:

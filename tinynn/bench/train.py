@@ -162,39 +162,27 @@ def measure_batch_size(args, runners, batch_size, n_samples, flops_per_sample):
 
 def targets(rows: list[dict[str, Any]], backends: Sequence[str]) -> list[dict[str, Any]]:
     """The issue's targets, checked against this run's numbers for each tinynn backend."""
+    index = {(row["system"], row["optimizer"], row["batch_size"]): row for row in rows}
 
-    def lookup(system, optimizer, batch_size, key):
-        for row in rows:
-            if (row["system"], row["optimizer"], row["batch_size"]) == (
-                system,
-                optimizer,
-                batch_size,
-            ):
-                return row.get(key)
-        return None
+    def measured(system: str, optimizer: str, batch_size: int, key: str) -> float | None:
+        return index.get((system, optimizer, batch_size), {}).get(key)
 
     checks = []
     for backend in backends:
         system = f"tinynn-{backend}"
         for batch_size, limit in SGD_FLOOR_TARGETS:
-            measured = lookup(system, "sgd", batch_size, "ratio_floor")
+            value = measured(system, "sgd", batch_size, "ratio_floor")
             checks.append(
-                output.target(f"{system} SGD / floor at batch {batch_size}", measured, limit, "x")
+                output.target(f"{system} SGD / floor at batch {batch_size}", value, limit, "x")
             )
         for batch_size in sorted({row["batch_size"] for row in rows} | {32, 128, 512}):
-            measured = lookup(system, "adam", batch_size, "ratio_torch")
-            checks.append(
-                output.target(
-                    f"{system} Adam / torch fused Adam at batch {batch_size} (< 1)",
-                    measured,
-                    1.0,
-                    "x",
-                )
-            )
+            value = measured(system, "adam", batch_size, "ratio_torch")
+            text = f"{system} Adam / torch fused Adam at batch {batch_size} (faster: < 1)"
+            checks.append(output.target(text, value, 1.0, "x"))
         batch_size, limit = ADAM_FLOOR_TARGET
-        measured = lookup(system, "adam", batch_size, "ratio_floor")
+        value = measured(system, "adam", batch_size, "ratio_floor")
         checks.append(
-            output.target(f"{system} Adam / floor at batch {batch_size}", measured, limit, "x")
+            output.target(f"{system} Adam / floor at batch {batch_size}", value, limit, "x")
         )
     return checks
 
