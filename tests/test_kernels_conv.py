@@ -10,8 +10,8 @@ from tinynn.kernels.numpy_ops import pooling as numpy_pooling
 from tinynn.layers.conv import conv_geometry
 
 pytest.importorskip("numba")
-from tinynn.kernels.numba_ops import conv as numba_conv  # noqa: E402
-from tinynn.kernels.numba_ops import pooling as numba_pooling  # noqa: E402
+from tinynn.kernels.numba_ops import conv as numba_conv
+from tinynn.kernels.numba_ops import pooling as numba_pooling
 
 # (kernel or window, strides, dilation, padding, channels); channels 1 takes NumPy's path in
 # the Numba im2col/col2im, so both are covered.
@@ -139,3 +139,46 @@ def test_wrong_shapes_are_refused_before_the_compiled_code_runs():
         numba_pooling.avg_pool2d_backward(
             np.zeros((2, 2, 2, 3)), (2, 2), (2, 2), (0, 0, 0, 0), np.zeros((2, 5, 5, 4))
         )
+
+
+def test_a_model_on_the_numba_kernels_matches_the_numpy_model():
+    import types
+
+    from tinynn.kernels import numpy_ops
+    from tinynn.layers import Dense, Flatten, Input
+    from tinynn.layers.conv import Conv2D
+    from tinynn.layers.depthwise import SeparableConv2D
+    from tinynn.layers.pooling import AveragePooling2D, MaxPooling2D
+    from tinynn.models import Sequential
+
+    # numpy_ops plus the Numba image kernels: what the layers see once they are registered
+    names = {name: getattr(numpy_ops, name) for name in numpy_ops.__all__}
+    names.update({name: getattr(numba_conv, name) for name in numba_conv.__all__})
+    names.update({name: getattr(numba_pooling, name) for name in numba_pooling.__all__})
+    mixed = types.SimpleNamespace(**names)
+
+    def build():
+        return Sequential(
+            [
+                Input((9, 9, 2)),
+                Conv2D(4, 3, padding="same", activation="relu"),
+                MaxPooling2D(2, padding="same"),
+                SeparableConv2D(4, 3, activation="relu"),
+                AveragePooling2D(2, strides=1),
+                Flatten(),
+                Dense(3, activation="softmax"),
+            ],
+            dtype="float64",
+            seed=0,
+        )
+
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(8, 9, 9, 2)), rng.integers(0, 3, 8)
+    models = [build(), build()]
+    for model, ops in zip(models, (numpy_ops, mixed), strict=True):
+        model.compile("sgd", "sparse_categorical_crossentropy", backend="numpy")
+        for layer in model.layers:
+            layer.ops = ops
+        model.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0)
+    for reference, numba_weight in zip(*(m.get_weights() for m in models), strict=True):
+        np.testing.assert_allclose(numba_weight, reference, rtol=1e-10, atol=1e-12)

@@ -93,10 +93,13 @@ def test_random_crop_shapes_and_center_crop_at_inference():
 
 @pytest.mark.parametrize(
     "layer",
-    [RandomFlip("horizontal_and_vertical", seed=0), RandomCrop(5, 6, padding=1, seed=0),
-     GaussianNoise(0.3, seed=0)],
+    [
+        RandomFlip("horizontal_and_vertical", seed=0),
+        RandomCrop(5, 6, padding=1, seed=0),
+        GaussianNoise(0.3, seed=0),
+    ],
     ids=lambda layer: type(layer).__name__,
-)  # fmt: skip
+)
 def test_exact_gradients_while_training(layer):
     layer.dtype = np.dtype("float64")
     result = gradcheck.check_layer(layer, batch((4, 6, 7, 2)), training=True)
@@ -116,15 +119,26 @@ def test_resampling_layers_have_no_input_gradient_after_a_transform(index):
 
 def test_augmentation_applies_only_while_training_in_a_model():
     augmenting = Sequential(
-        [Input((6, 6, 1)), RandomFlip(), RandomRotation(0.05), GaussianNoise(0.1),
-         Conv2D(2, 3, activation="relu"), Flatten(), Dense(2, activation="softmax")],
+        [
+            Input((6, 6, 1)),
+            RandomFlip(),
+            RandomRotation(0.05),
+            GaussianNoise(0.1),
+            Conv2D(2, 3, activation="relu"),
+            Flatten(),
+            Dense(2, activation="softmax"),
+        ],
         seed=0,
-    )  # fmt: skip
+    )
     plain = Sequential(
-        [Input((6, 6, 1)), Conv2D(2, 3, activation="relu"), Flatten(),
-         Dense(2, activation="softmax")],
+        [
+            Input((6, 6, 1)),
+            Conv2D(2, 3, activation="relu"),
+            Flatten(),
+            Dense(2, activation="softmax"),
+        ],
         seed=0,
-    )  # fmt: skip
+    )
     plain.set_weights(augmenting.get_weights())
     rng = np.random.default_rng(0)
     x, y = rng.random((32, 6, 6, 1), dtype=np.float32), rng.integers(0, 2, 32)
@@ -138,8 +152,15 @@ def test_augmentation_applies_only_while_training_in_a_model():
 
 def test_augment_function_is_seeded_and_composes_the_layers():
     x = batch((5, 8, 8, 1), dtype=np.float32)
-    options = dict(flip="horizontal", rotation=0.05, zoom=0.1, translation=0.1,
-                   crop=(6, 6), crop_padding=1, noise=0.01)  # fmt: skip
+    options = dict(
+        flip="horizontal",
+        rotation=0.05,
+        zoom=0.1,
+        translation=0.1,
+        crop=(6, 6),
+        crop_padding=1,
+        noise=0.01,
+    )
     a, b = augment(x, seed=3, **options), augment(x, seed=3, **options)
     np.testing.assert_array_equal(a, b)
     assert a.shape == (5, 6, 6, 1) and a.dtype == np.float32
@@ -148,7 +169,7 @@ def test_augment_function_is_seeded_and_composes_the_layers():
 
 
 def test_configs_round_trip():
-    for layer in make_all() + [RandomZoom((-0.1, 0.3), (0.0, 0.2), fill_mode="constant")]:
+    for layer in [*make_all(), RandomZoom((-0.1, 0.3), (0.0, 0.2), fill_mode="constant")]:
         clone = type(layer).from_config(layer.get_config())
         assert clone.get_config() == layer.get_config()
 

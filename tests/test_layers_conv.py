@@ -31,9 +31,15 @@ CASES = [
 def make_conv(kernel_size=3, strides=1, padding="valid", dilation_rate=1, **kwargs):
     kwargs.setdefault("bias_initializer", "random_normal")  # a zero bias would hide bias bugs
     return Conv2D(
-        4, kernel_size, strides=strides, padding=padding, dilation_rate=dilation_rate,
-        dtype="float64", seed=0, **kwargs,
-    )  # fmt: skip
+        4,
+        kernel_size,
+        strides=strides,
+        padding=padding,
+        dilation_rate=dilation_rate,
+        dtype="float64",
+        seed=0,
+        **kwargs,
+    )
 
 
 @pytest.mark.parametrize(
@@ -77,9 +83,13 @@ def test_gradient_check(case, away_from_zero):
 
 def test_gradient_check_relu_no_bias_and_regularizers(away_from_zero):
     layer = make_conv(
-        3, 1, "same", activation="relu", use_bias=False,
+        3,
+        1,
+        "same",
+        activation="relu",
+        use_bias=False,
         kernel_regularizer=regularizers.L1L2(l1=0.05, l2=0.1),
-    )  # fmt: skip
+    )
     result = gradcheck.check_layer(layer, away_from_zero((2, 5, 5, 2), seed=3))
     assert set(result.errors) == {"W", "x"}
     assert result.max_error < 1e-6, str(result)
@@ -145,9 +155,16 @@ def test_a_backend_without_conv_kernels_falls_back_to_numpy():
 
 def test_config_round_trip_rebuilds_the_same_layer():
     layer = Conv2D(
-        6, (3, 2), strides=(2, 1), padding="same", dilation_rate=1, activation="relu",
-        use_bias=False, kernel_initializer="he_normal", kernel_regularizer="l2",
-    )  # fmt: skip
+        6,
+        (3, 2),
+        strides=(2, 1),
+        padding="same",
+        dilation_rate=1,
+        activation="relu",
+        use_bias=False,
+        kernel_initializer="he_normal",
+        kernel_regularizer="l2",
+    )
     clone = Conv2D.from_config(layer.get_config())
     assert clone.get_config() == layer.get_config()
     assert (clone.kernel_size, clone.strides, clone.padding) == ((3, 2), (2, 1), "same")
@@ -178,10 +195,15 @@ def test_wrong_input_rank_and_too_small_images_explain_themselves():
 
 def test_lenet_style_model_trains_and_summarizes():
     model = Sequential(
-        [Input((10, 10, 1)), Conv2D(4, 3, activation="relu"), MaxPooling2D(2), Flatten(),
-         Dense(3, activation="softmax")],
+        [
+            Input((10, 10, 1)),
+            Conv2D(4, 3, activation="relu"),
+            MaxPooling2D(2),
+            Flatten(),
+            Dense(3, activation="softmax"),
+        ],
         seed=0,
-    )  # fmt: skip
+    )
     text = model.summary(print_fn=None)
     assert "(None, 8, 8, 4)" in text and "(None, 4, 4, 4)" in text
     assert f"{8 * 8 * 4 * (2 * 9 + 2):,}" in text
@@ -211,16 +233,22 @@ def test_small_cnn_beats_the_best_mlp_on_digits():
     from tinynn.optimizers import Adam
 
     x, y = load_digits(as_images=True)  # (1797, 8, 8, 1), no upsampling
-    x_train, x_test, y_train, y_test = train_test_split(
-        x, y, test_size=0.2, stratify=y, seed=0
-    )
+    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.2, stratify=y, seed=0)
     model = Sequential(
-        [Input((8, 8, 1)),
-         Conv2D(32, 3, padding="same", activation="relu"), BatchNormalization(), MaxPooling2D(2),
-         Conv2D(64, 3, padding="same", activation="relu"), BatchNormalization(), MaxPooling2D(2),
-         Flatten(), Dense(64, activation="relu"), Dense(10, activation="softmax")],
+        [
+            Input((8, 8, 1)),
+            Conv2D(32, 3, padding="same", activation="relu"),
+            BatchNormalization(),
+            MaxPooling2D(2),
+            Conv2D(64, 3, padding="same", activation="relu"),
+            BatchNormalization(),
+            MaxPooling2D(2),
+            Flatten(),
+            Dense(64, activation="relu"),
+            Dense(10, activation="softmax"),
+        ],
         seed=0,
-    )  # fmt: skip
+    )
     model.compile(Adam(3e-3), "sparse_categorical_crossentropy", ["accuracy"], backend="numpy")
     with _single_blas_thread():
         model.fit(x_train, y_train, epochs=20, batch_size=32, verbose=0)

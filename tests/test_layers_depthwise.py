@@ -28,9 +28,15 @@ def make(cls, case, **kwargs):
         kwargs["filters"] = 4
     kwargs.setdefault("bias_initializer", "random_normal")
     return cls(
-        kernel_size=kernel_size, strides=strides, padding=padding, depth_multiplier=multiplier,
-        dilation_rate=dilation, dtype="float64", seed=0, **kwargs,
-    )  # fmt: skip
+        kernel_size=kernel_size,
+        strides=strides,
+        padding=padding,
+        depth_multiplier=multiplier,
+        dilation_rate=dilation,
+        dtype="float64",
+        seed=0,
+        **kwargs,
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=[str(c) for c in CASES])
@@ -46,9 +52,12 @@ def test_gradient_check(cls, case, away_from_zero):
 @pytest.mark.parametrize("cls", [DepthwiseConv2D, SeparableConv2D])
 def test_gradient_check_relu_without_bias_with_regularizers(cls, away_from_zero):
     layer = make(
-        cls, (3, 1, "same", 2, 1), activation="relu", use_bias=False,
+        cls,
+        (3, 1, "same", 2, 1),
+        activation="relu",
+        use_bias=False,
         depthwise_regularizer="l2",
-    )  # fmt: skip
+    )
     result = gradcheck.check_layer(layer, away_from_zero((2, 5, 5, 2), seed=2))
     assert "b" not in result.errors
     assert result.max_error < 1e-6, str(result)
@@ -68,15 +77,18 @@ def test_depthwise_matches_pytorch_grouped_convolution(case):
     top, bottom, left, right = layer.pads
     padded = functional.pad(torch.from_numpy(x).permute(0, 3, 1, 2), (left, right, top, bottom))
     expected = functional.conv2d(
-        padded, weight, torch.from_numpy(layer.params["b"]), stride=layer.strides,
-        dilation=layer.dilation_rate, groups=channels,
-    )  # fmt: skip
+        padded,
+        weight,
+        torch.from_numpy(layer.params["b"]),
+        stride=layer.strides,
+        dilation=layer.dilation_rate,
+        groups=channels,
+    )
     np.testing.assert_allclose(y, expected.permute(0, 2, 3, 1).numpy(), rtol=0, atol=1e-10)
 
 
 @pytest.mark.parametrize("case", CASES[:3], ids=[str(c) for c in CASES[:3]])
 def test_separable_is_depthwise_then_pointwise(case):
-    kernel_size, strides, padding, multiplier, dilation = case
     separable = make(SeparableConv2D, case, activation="relu")
     x = np.random.default_rng(4).normal(size=(2, 7, 6, 3))
     y = separable.forward(x)
@@ -117,11 +129,19 @@ def test_first_layer_skips_the_input_gradient():
 
 def test_config_round_trip():
     for layer in (
-        DepthwiseConv2D(3, strides=2, padding="same", depth_multiplier=2, activation="relu",
-                        depthwise_regularizer="l2", use_bias=False),
-        SeparableConv2D(8, (3, 2), dilation_rate=2, pointwise_initializer="he_normal",
-                        bias_regularizer="l1"),
-    ):  # fmt: skip
+        DepthwiseConv2D(
+            3,
+            strides=2,
+            padding="same",
+            depth_multiplier=2,
+            activation="relu",
+            depthwise_regularizer="l2",
+            use_bias=False,
+        ),
+        SeparableConv2D(
+            8, (3, 2), dilation_rate=2, pointwise_initializer="he_normal", bias_regularizer="l1"
+        ),
+    ):
         clone = type(layer).from_config(layer.get_config())
         assert clone.get_config() == layer.get_config()
 
@@ -142,11 +162,15 @@ def test_invalid_arguments_are_refused(cls, kwargs, message):
 
 def test_mobilenet_style_model_trains():
     model = Sequential(
-        [Input((8, 8, 2)), SeparableConv2D(8, 3, padding="same", activation="relu"),
-         DepthwiseConv2D(3, strides=2, activation="relu"), Flatten(),
-         Dense(2, activation="softmax")],
+        [
+            Input((8, 8, 2)),
+            SeparableConv2D(8, 3, padding="same", activation="relu"),
+            DepthwiseConv2D(3, strides=2, activation="relu"),
+            Flatten(),
+            Dense(2, activation="softmax"),
+        ],
         seed=0,
-    )  # fmt: skip
+    )
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 64)
     x = rng.normal(size=(64, 8, 8, 2)).astype(np.float32)

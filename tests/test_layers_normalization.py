@@ -107,9 +107,12 @@ def test_batch_norm_matches_pytorch_in_training_and_inference():
 @pytest.mark.parametrize("axis", [-1, [1, 2, 3], (2, 3)], ids=["last", "all", "trailing2"])
 def test_layer_norm_gradient_check(axis):
     layer = LayerNormalization(
-        axis=axis, gamma_initializer="random_normal", beta_initializer="random_normal",
-        dtype="float64", seed=0,
-    )  # fmt: skip
+        axis=axis,
+        gamma_initializer="random_normal",
+        beta_initializer="random_normal",
+        dtype="float64",
+        seed=0,
+    )
     result = gradcheck.check_layer(layer, images(scale=1.0))
     assert set(result.errors) == {"gamma", "beta", "x"}
     assert result.max_error < 1e-6, str(result)
@@ -127,15 +130,21 @@ def test_layer_norm_parameter_shapes_follow_the_axes():
 def test_layer_norm_matches_pytorch_and_ignores_training():
     torch = pytest.importorskip("torch")
     layer = LayerNormalization(
-        axis=(2, 3), gamma_initializer="random_normal", beta_initializer="random_normal",
-        dtype="float64", seed=0,
-    )  # fmt: skip
+        axis=(2, 3),
+        gamma_initializer="random_normal",
+        beta_initializer="random_normal",
+        dtype="float64",
+        seed=0,
+    )
     x = images()
     y = layer.forward(x, training=True)
     expected = torch.nn.functional.layer_norm(
-        torch.from_numpy(x), (5, 6), torch.from_numpy(layer.params["gamma"]),
-        torch.from_numpy(layer.params["beta"]), eps=1e-3,
-    ).numpy()  # fmt: skip
+        torch.from_numpy(x),
+        (5, 6),
+        torch.from_numpy(layer.params["gamma"]),
+        torch.from_numpy(layer.params["beta"]),
+        eps=1e-3,
+    ).numpy()
     np.testing.assert_allclose(y, expected, atol=1e-10)
     np.testing.assert_allclose(layer.forward(x, training=False), expected, atol=1e-10)
 
@@ -165,10 +174,16 @@ def test_invalid_arguments_and_axes_are_refused():
 
 def test_batch_norm_in_a_conv_model_trains_and_evaluates_with_moving_averages():
     model = Sequential(
-        [Input((6, 6, 1)), Conv2D(4, 3, use_bias=False), BatchNormalization(momentum=0.5),
-         LayerNormalization(), Flatten(), Dense(2, activation="softmax")],
+        [
+            Input((6, 6, 1)),
+            Conv2D(4, 3, use_bias=False),
+            BatchNormalization(momentum=0.5),
+            LayerNormalization(),
+            Flatten(),
+            Dense(2, activation="softmax"),
+        ],
         seed=0,
-    )  # fmt: skip
+    )
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 64)
     x = rng.normal(size=(64, 6, 6, 1)).astype(np.float32) + 3.0 * y[:, None, None, None]

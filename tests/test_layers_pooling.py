@@ -129,10 +129,14 @@ def test_invalid_arguments_and_inputs_are_refused():
 
 def test_global_pooling_classifier_trains_in_a_model():
     model = Sequential(
-        [Input((6, 6, 2)), MaxPooling2D(2, padding="same"), GlobalAveragePooling2D(),
-         Dense(2, activation="softmax")],
+        [
+            Input((6, 6, 2)),
+            MaxPooling2D(2, padding="same"),
+            GlobalAveragePooling2D(),
+            Dense(2, activation="softmax"),
+        ],
         seed=0,
-    )  # fmt: skip
+    )
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 64)
     x = rng.random((64, 6, 6, 2), dtype=np.float32)

@@ -62,10 +62,15 @@ def test_backward_sums_the_gradients_of_both_paths():
 
 def test_children_parameters_are_visible_to_the_model_and_the_optimizer():
     model = Sequential(
-        [Input((4, 4, 2)), Conv2D(3, 1), basic_block(3), GlobalAveragePooling2D(),
-         Dense(2, activation="softmax")],
+        [
+            Input((4, 4, 2)),
+            Conv2D(3, 1),
+            basic_block(3),
+            GlobalAveragePooling2D(),
+            Dense(2, activation="softmax"),
+        ],
         seed=0,
-    )  # fmt: skip
+    )
     residual = model.layers[1]
     assert list(residual.params) == ["0/W", "1/gamma", "1/beta", "3/W", "4/gamma", "4/beta"]
     assert residual.count_params() == 2 * (3 * 3 * 3 * 3) + 4 * 3
@@ -80,10 +85,16 @@ def test_children_parameters_are_visible_to_the_model_and_the_optimizer():
 
 def test_model_gradient_check_and_training_with_residual_blocks():
     model = Sequential(
-        [Input((4, 4, 2)), basic_block(4, projection=True), basic_block(4),
-         GlobalAveragePooling2D(), Dense(3, activation="softmax")],
-        dtype="float64", seed=0,
-    )  # fmt: skip
+        [
+            Input((4, 4, 2)),
+            basic_block(4, projection=True),
+            basic_block(4),
+            GlobalAveragePooling2D(),
+            Dense(3, activation="softmax"),
+        ],
+        dtype="float64",
+        seed=0,
+    )
     rng = np.random.default_rng(2)
     x, y = rng.normal(size=(6, 4, 4, 2)), rng.integers(0, 3, 6)
     model.compile(Adam(0.01), "sparse_categorical_crossentropy", backend="numpy")
@@ -149,11 +160,15 @@ def test_config_and_save_load_round_trip(tmp_path, monkeypatch):
     for cls in NEW_LAYERS:  # until they are registered in tinynn.layers.LAYERS
         monkeypatch.setitem(layers_module.LAYERS, cls.__name__, cls)
     model = Sequential(
-        [Input((4, 4, 2)), basic_block(3, projection=True),
-         Residual([Conv2D(3, 1, activation="tanh")], activation="leaky_relu"),
-         GlobalAveragePooling2D(), Dense(2, activation="softmax")],
+        [
+            Input((4, 4, 2)),
+            basic_block(3, projection=True),
+            Residual([Conv2D(3, 1, activation="tanh")], activation="leaky_relu"),
+            GlobalAveragePooling2D(),
+            Dense(2, activation="softmax"),
+        ],
         seed=0,
-    )  # fmt: skip
+    )
     clone = Residual.from_config(model.layers[0].get_config())
     assert clone.get_config() == model.layers[0].get_config()
     model.compile("sgd", "sparse_categorical_crossentropy", backend="numpy")

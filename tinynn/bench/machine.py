@@ -85,9 +85,14 @@ def _torch_details() -> dict[str, Any] | None:
         return None
     blas = "unknown"
     for item in torch.__config__.show().replace(",", "\n").split("\n"):
-        if item.strip().startswith("BLAS_INFO="):
-            blas = item.split("=", 1)[1].strip()
-    return {"blas": blas, "num_threads": torch.get_num_threads()}
+        if "BLAS_INFO=" in item:  # "  - Build settings: BLAS_INFO=mkl"
+            blas = item.split("BLAS_INFO=", 1)[1].strip()
+    capability = getattr(getattr(torch.backends, "cpu", None), "get_cpu_capability", None)
+    return {
+        "blas": blas,
+        "cpu_capability": capability() if capability else "unknown",
+        "num_threads": torch.get_num_threads(),
+    }
 
 
 def _numba_threads() -> int | None:
@@ -179,7 +184,8 @@ def format_machine(info: dict[str, Any]) -> str:
     versions = info["versions"]
     torch = info.get("torch")
     torch_text = (
-        f"torch {versions['torch']} (BLAS {torch['blas']}, {torch['num_threads']} threads)"
+        f"torch {versions['torch']} (BLAS {torch['blas']}, {torch['cpu_capability']}, "
+        f"{torch['num_threads']} threads)"
         if torch
         else f"torch {versions['torch']}"
     )

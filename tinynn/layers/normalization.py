@@ -60,9 +60,8 @@ class _Normalization(Layer):
             beta = beta.reshape(-1)
         self._xhat = self._buffer("xhat", x2d.shape)
         y = self._buffer("y", x2d.shape)
-        self._inv_std = numpy_norm.normalize_forward(
-            x2d, mean, var, gamma, beta, self.epsilon, self._xhat, y
-        )
+        kernel = getattr(self.ops, "normalize_forward", numpy_norm.normalize_forward)
+        self._inv_std = kernel(x2d, mean, var, gamma, beta, self.epsilon, self._xhat, y)
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray | None:
@@ -73,7 +72,8 @@ class _Normalization(Layer):
         gamma = self.params.get("gamma")
         grad_gamma, grad_beta = self.grads.get("gamma"), self.grads.get("beta")
         grad_x = self._buffer("grad_x", self._xhat.shape) if self.compute_input_grad else None
-        numpy_norm.normalize_backward(
+        kernel = getattr(self.ops, "normalize_backward", numpy_norm.normalize_backward)
+        kernel(
             self._xhat,
             self._inv_std,
             gamma.reshape(-1) if gamma is not None else None,
