@@ -244,6 +244,25 @@ class SparseCategoricalCrossentropy(Loss):
         return {"from_logits": self.from_logits}
 
 
+def fuse_output_activation(loss: Loss, last_layer: Any) -> tuple[Loss, str | None]:
+    """The loss training should minimise, and the output activation folded into it (or None).
+
+    When the last layer ends in the activation a cross-entropy can absorb (softmax for the
+    categorical ones, sigmoid for the binary one) and the loss expects probabilities, training
+    stops the layer at its logits (``forward_logits``) and uses the loss's from-logits twin:
+    the same value, computed stably, with gradient (p − y) / N.
+    """
+    activation = getattr(getattr(last_layer, "activation", None), "kernel_name", None)
+    if (
+        not getattr(loss, "from_logits", True)
+        and loss.fused_activation is not None
+        and activation == loss.fused_activation
+        and hasattr(last_layer, "forward_logits")
+    ):
+        return loss.with_logits(), activation
+    return loss, None
+
+
 LOSSES: dict[str, type[Loss]] = {
     "mean_squared_error": MeanSquaredError,
     "mse": MeanSquaredError,

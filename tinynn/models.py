@@ -201,16 +201,9 @@ class Sequential:
 
     def _finish_compile(self) -> None:
         """The parts of compile that need the output shape: fusion and accuracy inference."""
-        last = self.layers[-1]
-        activation = getattr(getattr(last, "activation", None), "kernel_name", None)
-        fuse = (
-            not getattr(self.loss, "from_logits", True)
-            and self.loss.fused_activation is not None
-            and activation == self.loss.fused_activation
-            and hasattr(last, "forward_logits")
+        self._train_loss, self._fused_activation = losses.fuse_output_activation(
+            self.loss, self.layers[-1]
         )
-        self._train_loss = self.loss.with_logits() if fuse else self.loss
-        self._fused_activation = activation if fuse else None
         # Training runs on the chosen backend, in buffers allocated once, and steps the
         # optimizer over one flat parameter array (see tinynn.parameter_buffer).
         for layer in self.layers:
@@ -303,20 +296,9 @@ class Sequential:
         return training.predict(self, x, batch_size=batch_size)
 
     def _prepare_xy(self, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Validated (x, y) for training or evaluation; builds and finishes compiling."""
         self._require_compiled()
-        from tinynn.validation import check_array, check_targets
-
-        sample_shape = self.input_shape if self.built else None
-        x = check_array(x, "x", self.dtype, sample_shape)
-        if not self.built:
-            self.build(x.shape[1:])
-        if self._train_loss is None:
-            self._finish_compile()
-        sparse = self.loss.name == "sparse_categorical_crossentropy"
-        y = check_targets(y, len(x), self.output_shape, self.dtype, sparse)
-        if sparse:
-            y = losses.check_labels(y, self.output_shape[-1])
-        return x, y
+        return training.prepare_xy(self, x, y)
 
     # -- weights and saving ---------------------------------------------------------------
 

@@ -14,7 +14,13 @@ import numpy as np
 
 from tinynn import metrics as metrics_module
 from tinynn.callbacks import CallbackList, History
-from tinynn.validation import check_array, check_non_negative_int, check_positive_int
+from tinynn.losses import check_labels
+from tinynn.validation import (
+    check_array,
+    check_non_negative_int,
+    check_positive_int,
+    check_targets,
+)
 from tinynn.workspace import borrow
 
 
@@ -90,6 +96,21 @@ def fit(
     callback_list.on_train_end()
     model.history = callback_list.history
     return model.history
+
+
+def prepare_xy(model: Any, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Check x and y once (shapes, dtypes, finiteness, label range) and cast them to the
+    model's dtype; build the model from x's shape if it has no input shape yet."""
+    x = check_array(x, "x", model.dtype, model.input_shape if model.built else None)
+    if not model.built:
+        model.build(x.shape[1:])
+    if model._train_loss is None:
+        model._finish_compile()
+    sparse = model.loss.name == "sparse_categorical_crossentropy"
+    y = check_targets(y, len(x), model.output_shape, model.dtype, sparse)
+    if sparse:
+        y = check_labels(y, model.output_shape[-1])
+    return x, y
 
 
 def _gather(model: Any, name: str, source: np.ndarray, rows: np.ndarray) -> np.ndarray:
