@@ -19,7 +19,6 @@ def borrow(
 ) -> np.ndarray:
     """An uninitialised array of ``shape`` and ``dtype``: new if ``workspace`` is None, else
     reused from ``workspace[name]``."""
-    dtype = np.dtype(dtype)
     if workspace is None:
         return np.empty(shape, dtype=dtype)
     buffer = workspace.get(name)
@@ -31,4 +30,5 @@ def borrow(
     ):
         buffer = np.empty(shape, dtype=dtype)
         workspace[name] = buffer
-    return buffer[: shape[0]]
+    # The steady state hands back the buffer itself: even a view costs a little per step.
+    return buffer if buffer.shape[0] == shape[0] else buffer[: shape[0]]

@@ -151,21 +151,25 @@ def optimizer_cases(rng: np.random.Generator, shape: tuple[int, int]) -> list[Ca
 
     def sgd(ops):
         param, _, _ = state()
-        return lambda: optim(ops).sgd_update(param, grad, empty, 0.01, 0.0, 0.0, False, 0.0, False)
+        update = optim(ops).sgd_update  # looked up once, not inside the timed call
+        return lambda: update(param, grad, empty, 0.01, 0.0, 0.0, False, 0.0, False)
 
     def sgd_momentum(ops):
         param, buffer, _ = state()
-        return lambda: optim(ops).sgd_update(param, grad, buffer, 0.01, 0.9, 0.0, False, 0.0, False)
+        update = optim(ops).sgd_update
+        return lambda: update(param, grad, buffer, 0.01, 0.9, 0.0, False, 0.0, False)
 
     def rmsprop(ops):
         param, square_avg, _ = state()
-        return lambda: optim(ops).rmsprop_update(
+        update = optim(ops).rmsprop_update
+        return lambda: update(
             param, grad, square_avg, empty, empty, 0.001, 0.9, 1e-7, 0.0, 0.0, False
         )
 
     def adam(ops):
         param, exp_avg, exp_avg_sq = state()
-        return lambda: optim(ops).adam_update(
+        update = optim(ops).adam_update
+        return lambda: update(
             param, grad, exp_avg, exp_avg_sq, empty, 0.001, 0.9, 0.999, 1e-7, 0.0, False, 10, False
         )
 

@@ -31,10 +31,10 @@ import os
 import sys
 from collections.abc import Sequence
 
-from tinynn.cli import evaluate, export, predict, summary, train
+from tinynn.cli import bench, evaluate, export, predict, summary, train
 
 #: The subcommands, in the order ``tinynn --help`` lists them.
-COMMAND_MODULES = (train, evaluate, predict, summary, export)
+COMMAND_MODULES = (train, evaluate, predict, summary, export, bench)
 
 EXIT_OK = 0
 EXIT_ERROR = 1  # the command ran and failed: bad file, bad data, ...
