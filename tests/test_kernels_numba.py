@@ -23,6 +23,7 @@ pytest.importorskip("numba")
 
 from tinynn.kernels import get_backend, numpy_ops
 from tinynn.kernels.numba_ops import activations as numba_activations
+from tinynn.layers.conv import conv_geometry
 
 numba_ops = get_backend("numba")
 
@@ -322,6 +323,128 @@ def _clip_by_global_norm_cases(rng, dtype):
 
 
 #: kernel name -> argument builder. Every public kernel of the backend must be here.
+# --- image kernels (conv, depthwise, pooling): shapes from the layers' own geometry ----------
+
+
+# (channels, kernel, strides, dilation, padding) on 7×6 images; one channel takes the NumPy
+# path inside the Numba im2col/col2im.
+_CONV_GEOMETRIES = [
+    (3, (3, 3), (1, 1), (1, 1), "valid"),
+    (4, (3, 2), (2, 1), (1, 2), "same"),
+    (1, (3, 3), (1, 1), (1, 1), "same"),
+]
+# (channels, window, strides, padding)
+_POOL_GEOMETRIES = [
+    (3, (2, 2), (2, 2), "valid"),
+    (2, (3, 2), (1, 2), "same"),
+    (1, (3, 3), (2, 2), "same"),
+]
+
+
+def _conv_geometries(rng, dtype):
+    for channels, kernel, strides, dilation, padding in _CONV_GEOMETRIES:
+        out_hw, pads = conv_geometry((7, 6), kernel, strides, dilation, padding)
+        yield _normal(rng, (2, 7, 6, channels), dtype), kernel, strides, dilation, pads, out_hw
+
+
+def _pool_geometries(rng, dtype):
+    for channels, window, strides, padding in _POOL_GEOMETRIES:
+        out_hw, pads = conv_geometry((7, 6), window, strides, (1, 1), padding)
+        yield _normal(rng, (2, 7, 6, channels), dtype), window, strides, pads, out_hw
+
+
+def _im2col_cases(rng, dtype):
+    return [
+        [(x, k, s, d, p, _unset((2, *hw, k[0] * k[1] * x.shape[3]), dtype))]
+        for x, k, s, d, p, hw in _conv_geometries(rng, dtype)
+    ]
+
+
+def _col2im_cases(rng, dtype):
+    return [
+        [(_normal(rng, (2, *hw, k[0] * k[1] * x.shape[3]), dtype), k, s, d, p, _unset_like(x))]
+        for x, k, s, d, p, hw in _conv_geometries(rng, dtype)
+    ]
+
+
+def _depthwise_conv2d_forward_cases(rng, dtype):
+    return [
+        [
+            (
+                x,
+                _normal(rng, (*k, x.shape[3], m), dtype),
+                s,
+                d,
+                p,
+                _unset((2, *hw, x.shape[3] * m), dtype),
+            )
+        ]
+        for x, k, s, d, p, hw in _conv_geometries(rng, dtype)
+        for m in (1, 2)
+    ]
+
+
+def _depthwise_conv2d_backward_cases(rng, dtype):
+    cases = []
+    for x, k, s, d, p, hw in _conv_geometries(rng, dtype):
+        W = _normal(rng, (*k, x.shape[3], 2), dtype)
+        g = _normal(rng, (2, *hw, x.shape[3] * 2), dtype)
+        cases.append([(x, W, g, s, d, p, _unset_like(W), _unset_like(x))])
+        cases.append([(x, W, g, s, d, p, _unset_like(W), None)])  # first layer: no dL/dx
+    return cases
+
+
+def _max_pool2d_forward_cases(rng, dtype):
+    return [
+        [
+            (
+                x,
+                w,
+                s,
+                p,
+                _unset((2, *hw, x.shape[3]), dtype),
+                np.full((2, *hw, x.shape[3]), -1, np.int8),
+            )
+        ]
+        for x, w, s, p, hw in _pool_geometries(rng, dtype)
+    ]
+
+
+def _max_pool2d_backward_cases(rng, dtype):
+    cases = []
+    for x, w, s, p, hw in _pool_geometries(rng, dtype):
+        y, argmax = np.empty((2, *hw, x.shape[3]), dtype), np.empty((2, *hw, x.shape[3]), np.int8)
+        numpy_ops.max_pool2d_forward(x, w, s, p, y, argmax)  # a valid argmax to route by
+        cases.append([(_normal(rng, y.shape, dtype), argmax, w, s, p, _unset_like(x))])
+    return cases
+
+
+def _avg_pool2d_forward_cases(rng, dtype):
+    return [
+        [(x, w, s, p, _unset((2, *hw, x.shape[3]), dtype))]
+        for x, w, s, p, hw in _pool_geometries(rng, dtype)
+    ]
+
+
+def _avg_pool2d_backward_cases(rng, dtype):
+    return [
+        [(_normal(rng, (2, *hw, x.shape[3]), dtype), w, s, p, _unset_like(x))]
+        for x, w, s, p, hw in _pool_geometries(rng, dtype)
+    ]
+
+
+IMAGE_CASES = {
+    "im2col": _im2col_cases,
+    "col2im": _col2im_cases,
+    "depthwise_conv2d_forward": _depthwise_conv2d_forward_cases,
+    "depthwise_conv2d_backward": _depthwise_conv2d_backward_cases,
+    "max_pool2d_forward": _max_pool2d_forward_cases,
+    "max_pool2d_backward": _max_pool2d_backward_cases,
+    "avg_pool2d_forward": _avg_pool2d_forward_cases,
+    "avg_pool2d_backward": _avg_pool2d_backward_cases,
+}
+
+
 CASES = {
     "activation_forward": _activation_forward_cases,
     "activation_backward": _activation_backward_cases,
@@ -342,6 +465,7 @@ CASES = {
     "l2_norm": _l2_norm_cases,
     "global_norm": _global_norm_cases,
     "clip_by_global_norm": _clip_by_global_norm_cases,
+    **IMAGE_CASES,
 }
 
 

@@ -72,6 +72,7 @@ class Sequential:
         self._flat_parameters: tuple[np.ndarray, np.ndarray] | None = None
         self._batch_workspace: dict[str, np.ndarray] = {}
         self._dense_stack: DenseStack | None = None
+        self._first_trainable = 0
         self._metric_names: list[str] = []
         self._metric_specs: list = []
         for layer in layers or []:
@@ -124,7 +125,14 @@ class Sequential:
             if not layer.built:
                 layer.build(shape)
             shape = layer.output_shape
-        self.layers[0].compute_input_grad = False
+        # No parameter sits before the first trainable layer, so backpropagation can stop
+        # there: that layer skips dL/dx, and the parameter-free layers before it (input
+        # augmentation, Flatten) are not visited at all.
+        trainable = [i for i, layer in enumerate(self.layers) if layer.count_params()]
+        self._first_trainable = trainable[0] if trainable else 0
+        for layer in self.layers:
+            layer.compute_input_grad = True
+        self.layers[self._first_trainable].compute_input_grad = False
         self.built = True
 
     @property
@@ -165,8 +173,9 @@ class Sequential:
         return last.forward(x, training=training)
 
     def backward(self, grad: np.ndarray) -> np.ndarray | None:
-        """Run every layer's backward, last to first; returns dL/dx (None if skipped)."""
-        for layer in reversed(self.layers):
+        """Run the layers' backward, last to first, down to the first layer with parameters
+        (the layers before it need no gradient). Returns None: dL/dx of the data is skipped."""
+        for layer in reversed(self.layers[self._first_trainable :]):
             grad = layer.backward(grad)
         return grad
 

@@ -55,6 +55,13 @@ def save_model(model: Any, path: str | os.PathLike, metadata: dict | None = None
         manifest.append(
             {"key": f"weights/{i}", "shape": list(param.shape), "dtype": param.dtype.name}
         )
+    for i, layer in enumerate(model.layers):
+        # Non-trainable arrays that inference needs, e.g. BatchNormalization's moving averages.
+        for key, value in getattr(layer, "state", {}).items():
+            arrays[f"state/{i}/{key}"] = value
+            manifest.append(
+                {"key": f"state/{i}/{key}", "shape": list(value.shape), "dtype": value.dtype.name}
+            )
     config: dict[str, Any] = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -195,6 +202,7 @@ def load_model(path: str | os.PathLike) -> Any:
                 f"found {None if value is None else (value.shape, value.dtype.name)}"
             )
         param[...] = value
+    _restore_layer_state(model, arrays)
     _restore_rng(model, config.get("rng", {}))
     compiled = config.get("compile")
     if compiled:
@@ -222,6 +230,20 @@ def load_model(path: str | os.PathLike) -> Any:
         except (KeyError, TypeError, ValueError) as error:
             raise ModelFileError(f"optimizer state does not fit the model: {error}") from None
     return model
+
+
+def _restore_layer_state(model: Any, arrays: dict[str, np.ndarray]) -> None:
+    """Copy saved non-trainable state into each layer's own arrays (in place: a container's
+    ``state`` is a view of its children's)."""
+    for i, layer in enumerate(model.layers):
+        for key, target in getattr(layer, "state", {}).items():
+            value = arrays.get(f"state/{i}/{key}")
+            if value is None or value.shape != target.shape:
+                raise ModelFileError(
+                    f"layer {layer.name!r} state {key!r}: expected shape {target.shape}, found "
+                    f"{None if value is None else value.shape}"
+                )
+            target[...] = value
 
 
 def _restore_rng(model: Any, states: dict[str, Any]) -> None:

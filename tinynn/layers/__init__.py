@@ -9,17 +9,56 @@ from __future__ import annotations
 from typing import Any
 
 from tinynn.layers.activation import Activation
+from tinynn.layers.augmentation import (
+    GaussianNoise,
+    RandomCrop,
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+    augment,
+)
 from tinynn.layers.base import Layer
+from tinynn.layers.conv import Conv2D
 from tinynn.layers.dense import Dense
+from tinynn.layers.depthwise import DepthwiseConv2D, SeparableConv2D
 from tinynn.layers.dropout import Dropout
+from tinynn.layers.normalization import BatchNormalization, LayerNormalization
+from tinynn.layers.pooling import AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D
 from tinynn.layers.reshape import Flatten, Input, Reshape
+from tinynn.layers.residual import Residual, basic_block
 
 InputLayer = Input
+MaxPool2D = MaxPooling2D
+AvgPool2D = AveragePooling2D
 
 #: Class name -> class, for rebuilding saved models. Loading looks names up here and nowhere
 #: else, so a file can only ever instantiate these classes.
 LAYERS: dict[str, type[Layer]] = {
-    cls.__name__: cls for cls in (Dense, Activation, Dropout, Flatten, Reshape, Input)
+    cls.__name__: cls
+    for cls in (
+        Dense,
+        Activation,
+        Dropout,
+        Flatten,
+        Reshape,
+        Input,
+        Conv2D,
+        DepthwiseConv2D,
+        SeparableConv2D,
+        MaxPooling2D,
+        AveragePooling2D,
+        GlobalAveragePooling2D,
+        BatchNormalization,
+        LayerNormalization,
+        Residual,
+        RandomFlip,
+        RandomRotation,
+        RandomZoom,
+        RandomTranslation,
+        RandomCrop,
+        GaussianNoise,
+    )
 }
 
 
@@ -60,13 +99,32 @@ def get(identifier: str | Layer) -> Layer:
 __all__ = [
     "LAYERS",
     "Activation",
+    "AveragePooling2D",
+    "AvgPool2D",
+    "BatchNormalization",
+    "Conv2D",
     "Dense",
+    "DepthwiseConv2D",
     "Dropout",
     "Flatten",
+    "GaussianNoise",
+    "GlobalAveragePooling2D",
     "Input",
     "InputLayer",
     "Layer",
+    "LayerNormalization",
+    "MaxPool2D",
+    "MaxPooling2D",
+    "RandomCrop",
+    "RandomFlip",
+    "RandomRotation",
+    "RandomTranslation",
+    "RandomZoom",
     "Reshape",
+    "Residual",
+    "SeparableConv2D",
+    "augment",
+    "basic_block",
     "deserialize",
     "get",
     "serialize",

@@ -200,7 +200,8 @@ def _as_shape(shape: Any) -> Shape:
 def _snake_case(name: str) -> str:
     chars = []
     for i, char in enumerate(name):
-        if char.isupper() and i > 0 and not name[i - 1].isupper():
+        # Keras's names: Conv2D -> conv2d, MaxPooling2D -> max_pooling2d.
+        if char.isupper() and i > 0 and name[i - 1].islower():
             chars.append("_")
         chars.append(char.lower())
     return "".join(chars)

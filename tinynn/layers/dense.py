@@ -64,6 +64,11 @@ class Dense(Layer):
             self.add_weight("b", (self.units,), self.bias_initializer)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
+        if len(input_shape) != 1:
+            raise ValueError(
+                f"{self.name}: Dense expects samples of shape (features,), got {input_shape};"
+                " add a Flatten layer before it"
+            )
         return (self.units,)
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:

@@ -123,13 +123,16 @@ class _Depthwise(Layer):
 class DepthwiseConv2D(_Depthwise):
     """Each input channel convolved with its own ``depth_multiplier`` (M) filters, no mixing:
 
-        z[n, i, j, c·M + m] = Σ_{a, b} x_pad[n, i·s + a·d, j·s + b·d, c] · D[a, b, c, m]
-        y = f(z + b)
+    ```text
+    z[n, i, j, c·M + m] = Σ_{a, b} x_pad[n, i·s + a·d, j·s + b·d, c] · D[a, b, c, m]
+    y = f(z + b)
+    ```
 
     Shapes: x (batch, H, W, C); params "depthwise" D (kh, kw, C, M) as in Keras and "b"
     (C·M,); y (batch, Ho, Wo, C·M) with output channel c·M + m. Caches x and y. Backward, for
-    g = dL/dy: dz = g ⊙ f'(z), grads["b"] = Σ dz, grads["depthwise"][a, b, c, m] =
-    Σ x_pad[…, c] · dz[…, c·M + m], dL/dx_pad[…, c] = Σ_{a, b, m} dz[…, c·M + m] · D[a, b, c, m].
+    g = dL/dy: ``dz = g ⊙ f'(z)``, ``grads["b"] = Σ dz``,
+    ``grads["depthwise"][a, b, c, m] = Σ x_pad[…, c] · dz[…, c·M + m]``, and
+    ``dL/dx_pad[…, c] = Σ_{a, b, m} dz[…, c·M + m] · D[a, b, c, m]``.
     The kernel is a direct loop, not im2col + GEMM: with no sum over channels there is no
     matrix product to hand to BLAS.
     """

@@ -75,7 +75,14 @@ def _im2col(x, kh, kw, sh, sw, dh, dw, top, left, out):
                                 out_row[j, k + c] = 0.0
 
 
-def im2col(x, kernel_size, strides, dilation, pads, out):
+def im2col(
+    x: np.ndarray,
+    kernel_size: Pair,
+    strides: Pair,
+    dilation: Pair,
+    pads: Pads,
+    out: np.ndarray,
+) -> np.ndarray:
     """Copy every receptive field of x (N, H, W, C) into a row of out (N, Ho, Wo, kh·kw·C).
 
     With a single input channel NumPy's strided slice copies are faster than the compiled loop
@@ -111,7 +118,14 @@ def _col2im(cols, kh, kw, sh, sw, dh, dw, top, left, out):
                                     out_row[s, c] += cols_row[j, k + c]
 
 
-def col2im(cols, kernel_size, strides, dilation, pads, out):
+def col2im(
+    cols: np.ndarray,
+    kernel_size: Pair,
+    strides: Pair,
+    dilation: Pair,
+    pads: Pads,
+    out: np.ndarray,
+) -> np.ndarray:
     """Add each row of cols (N, Ho, Wo, kh·kw·C) back onto out (N, H, W, C), overwritten."""
     (kh, kw), (sh, sw), (dh, dw) = kernel_size, strides, dilation
     check_geometry(out.shape, cols.shape[1:3], kernel_size, strides, dilation, pads)
@@ -146,7 +160,14 @@ def _depthwise_forward(x, W, sh, sw, dh, dw, top, left, out):
                                         out_row[j, c * multiplier + m] += x_row[s, c] * w_aq[c, m]
 
 
-def depthwise_conv2d_forward(x, W, strides, dilation, pads, out):
+def depthwise_conv2d_forward(
+    x: np.ndarray,
+    W: np.ndarray,
+    strides: Pair,
+    dilation: Pair,
+    pads: Pads,
+    out: np.ndarray,
+) -> np.ndarray:
     """y[n, i, j, c·M + m] = Σ_{a, b} x_pad[n, i·s + a·d, j·s + b·d, c] · W[a, b, c, m]."""
     kh, kw, channels, multiplier = W.shape
     check_geometry(x.shape, out.shape[1:3], (kh, kw), strides, dilation, pads)
@@ -188,7 +209,16 @@ def _depthwise_backward(x, W, g, sh, sw, dh, dw, top, left, partial_W, grad_x, w
                                             grad_row[s, c] += upstream * w_aq[c, m]
 
 
-def depthwise_conv2d_backward(x, W, grad_y, strides, dilation, pads, grad_W, grad_x):
+def depthwise_conv2d_backward(
+    x: np.ndarray,
+    W: np.ndarray,
+    grad_y: np.ndarray,
+    strides: Pair,
+    dilation: Pair,
+    pads: Pads,
+    grad_W: np.ndarray,
+    grad_x: np.ndarray | None,
+) -> None:
     """dL/dW (kh, kw, C, M) into grad_W, and dL/dx (N, H, W, C) into grad_x unless None."""
     kh, kw, channels, multiplier = W.shape
     check_geometry(x.shape, grad_y.shape[1:3], (kh, kw), strides, dilation, pads)

@@ -43,7 +43,12 @@ def _max_forward(x, ph, pw, sh, sw, top, left, out, argmax):
 
 
 def max_pool2d_forward(
-    x: np.ndarray, pool_size: Pair, strides: Pair, pads: Pads, out: np.ndarray, argmax_out
+    x: np.ndarray,
+    pool_size: Pair,
+    strides: Pair,
+    pads: Pads,
+    out: np.ndarray,
+    argmax_out: np.ndarray,
 ) -> np.ndarray:
     """y = the maximum of each window; argmax_out records which offset i·pw + j won."""
     check_geometry(x.shape, out.shape[1:3], pool_size, strides, (1, 1), pads)

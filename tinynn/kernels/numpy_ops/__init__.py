@@ -13,6 +13,12 @@ from tinynn.kernels.numpy_ops.activations import (
     activation_backward,
     activation_forward,
 )
+from tinynn.kernels.numpy_ops.conv import (
+    col2im,
+    depthwise_conv2d_backward,
+    depthwise_conv2d_forward,
+    im2col,
+)
 from tinynn.kernels.numpy_ops.data import dropout_backward, dropout_forward, gather_rows
 from tinynn.kernels.numpy_ops.dense import dense_backward, dense_forward
 from tinynn.kernels.numpy_ops.losses import (
@@ -31,6 +37,12 @@ from tinynn.kernels.numpy_ops.optim import (
     rmsprop_update,
     sgd_update,
 )
+from tinynn.kernels.numpy_ops.pooling import (
+    avg_pool2d_backward,
+    avg_pool2d_forward,
+    max_pool2d_backward,
+    max_pool2d_forward,
+)
 
 NAME = "numpy"
 
@@ -40,17 +52,25 @@ __all__ = [
     "activation_backward",
     "activation_forward",
     "adam_update",
+    "avg_pool2d_backward",
+    "avg_pool2d_forward",
     "clip_by_global_norm",
     "clip_by_norm",
     "clip_by_value",
+    "col2im",
     "dense_backward",
     "dense_forward",
     "dense_stack_forward",
+    "depthwise_conv2d_backward",
+    "depthwise_conv2d_forward",
     "dropout_backward",
     "dropout_forward",
     "gather_rows",
     "global_norm",
+    "im2col",
     "l2_norm",
+    "max_pool2d_backward",
+    "max_pool2d_forward",
     "optim",
     "rmsprop_update",
     "sgd_update",
