@@ -215,3 +215,23 @@ def test_absurd_declared_array_size_is_refused_before_allocating(saved):
                     np.save(member, value)
     with pytest.raises(ValueError, match="declares shape"):
         load_model(saved)
+
+
+def test_image_model_round_trip_keeps_batchnorm_statistics(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(24, 6, 6, 1)).astype("float32")
+    y = rng.integers(0, 3, size=24)
+    model = Sequential(
+        [layers.Input((6, 6, 1)), layers.Conv2D(4, 3, padding="same", activation="relu"),
+         layers.BatchNormalization(), layers.Residual([layers.Conv2D(4, 3, padding="same")]),
+         layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(3, activation="softmax")],
+        seed=0,
+    )
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    moving_mean = model.layers[1].state["moving_mean"]
+    assert not np.allclose(moving_mean, 0.0)
+    model.save(tmp_path / "cnn.npz")
+    loaded = load_model(tmp_path / "cnn.npz")
+    np.testing.assert_array_equal(loaded.layers[1].state["moving_mean"], moving_mean)
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
