@@ -155,9 +155,18 @@ class Layer:
     def count_params(self) -> int:
         return sum(p.size for p in self.params.values())
 
+    def regularized_params(self) -> dict[str, Any]:
+        """{param key: regularizer} for the parameters this layer penalizes. None by default."""
+        return {}
+
     def regularization_loss(self) -> float:
-        """Penalty this layer adds to the loss (regularizers). 0 by default."""
-        return 0.0
+        """Penalty this layer adds to the loss: Σ_k R_k(params[k]) over regularized_params()."""
+        return sum(reg(self.params[key]) for key, reg in self.regularized_params().items())
+
+    def _add_regularizer_grads(self) -> None:
+        """grads[k] += dR_k/dparams[k]: called at the end of backward."""
+        for key, regularizer in self.regularized_params().items():
+            self.grads[key] += regularizer.gradient(self.params[key])
 
     def flops(self) -> int:
         """Floating-point operations of one forward pass for one sample (0 if negligible)."""

@@ -121,19 +121,12 @@ class Dense(Layer):
     # After forward_logits the cached activation is "linear", so the same backward serves both.
     backward_logits = backward
 
-    def _add_regularizer_grads(self) -> None:
-        if self.kernel_regularizer is not None:
-            self.grads["W"] += self.kernel_regularizer.gradient(self.params["W"])
-        if self.bias_regularizer is not None and self.use_bias:
-            self.grads["b"] += self.bias_regularizer.gradient(self.params["b"])
-
-    def regularization_loss(self) -> float:
-        total = 0.0
-        if self.kernel_regularizer is not None:
-            total += self.kernel_regularizer(self.params["W"])
-        if self.bias_regularizer is not None and self.use_bias:
-            total += self.bias_regularizer(self.params["b"])
-        return total
+    def regularized_params(self) -> dict[str, Any]:
+        chosen = {
+            "W": self.kernel_regularizer,
+            "b": self.bias_regularizer if self.use_bias else None,
+        }
+        return {key: regularizer for key, regularizer in chosen.items() if regularizer is not None}
 
     def flops(self) -> int:
         """2·n_in·units multiply-adds, plus the bias add and the activation (units each)."""

@@ -21,7 +21,7 @@ import numpy as np
 from tinynn.kernels.numba_ops.activations import ACTIVATION_CODES, bias_activation_forward
 from tinynn.kernels.numba_ops.config import jit
 from tinynn.kernels.numba_ops.dense import dense_forward
-from tinynn.kernels.numpy_ops.network import STACK_ACTIVATIONS, layer_views
+from tinynn.kernels.numpy_ops.network import STACK_ACTIVATIONS, run_layers
 
 #: Batches up to this size use the compiled products; larger ones use BLAS.
 SMALL_BATCH = 4
@@ -83,12 +83,5 @@ def dense_stack_forward(
 ) -> np.ndarray:
     """Run every layer of ``layout`` on x (batch, n_in); same contract as the NumPy twin."""
     if x.shape[0] > SMALL_BATCH:
-        h, start = x, 0
-        for row, alpha in zip(layout, alphas, strict=True):
-            W, b = layer_views(flat_params, row)
-            size = len(x) * W.shape[1]
-            out = scratch[start : start + size].reshape(len(x), W.shape[1])
-            h = dense_forward(h, W, b, STACK_ACTIVATIONS[row[4]], float(alpha), out)
-            start += size
-        return h
+        return run_layers(dense_forward, x, flat_params, layout, alphas, scratch)
     return _stack_forward(np.ascontiguousarray(x), flat_params, layout, alphas, scratch)

@@ -19,6 +19,8 @@ dominate the cost for one sample.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from tinynn.kernels.numpy_ops.dense import dense_forward
@@ -52,11 +54,24 @@ def dense_stack_forward(
     scratch: np.ndarray,
 ) -> np.ndarray:
     """Run every layer of ``layout`` on x (batch, n_in); see the module docstring."""
+    return run_layers(dense_forward, x, flat_params, layout, alphas, scratch)
+
+
+def run_layers(
+    dense_forward_kernel: Callable,
+    x: np.ndarray,
+    flat_params: np.ndarray,
+    layout: np.ndarray,
+    alphas: np.ndarray,
+    scratch: np.ndarray,
+) -> np.ndarray:
+    """The layer loop, one backend's ``dense_forward`` per layer (the Numba twin reuses it
+    for batches too large for its single compiled call)."""
     h, start = x, 0
     for row, alpha in zip(layout, alphas, strict=True):
         W, b = layer_views(flat_params, row)
         size = len(x) * W.shape[1]
         out = scratch[start : start + size].reshape(len(x), W.shape[1])
-        h = dense_forward(h, W, b, STACK_ACTIVATIONS[row[4]], float(alpha), out)
+        h = dense_forward_kernel(h, W, b, STACK_ACTIVATIONS[row[4]], float(alpha), out)
         start += size
     return h
