@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from tinynn import kernels
-from tinynn.bench import common, depth, machine, mlp, output, predict, train
+from tinynn.bench import common, conv, depth, machine, mlp, output, predict, train
 from tinynn.bench import kernels as bench_kernels
 from tinynn.kernels import numpy_ops
 
@@ -99,6 +99,56 @@ def test_train_runs_pytorch_when_installed(tmp_path, no_numba):
     assert payload["machine"]["torch"]["num_threads"] >= 1
 
 
+def test_conv_quick_writes_results_and_reports_missing_torch_and_backend(
+    tmp_path, no_numba, no_peers, capsys
+):
+    argv = ["--quick", "--out", str(tmp_path), "--samples", "48", "--batch-size", "32"]
+    assert conv.main(argv) == 0
+    payload, rows = read_results(tmp_path, "conv")
+    check_machine(payload)
+    assert set(rows[0]) == set(conv.CSV_KEYS)
+    assert payload["peers"] == {"torch": "missing"}
+    assert payload["backends"] == {"numpy": "ok", "numba": "missing"}
+    status = {(r["system"], r["optimizer"]): r["status"] for r in rows}
+    assert status == {
+        ("tinynn-numpy", "adam"): "ok",
+        ("tinynn-numba", "adam"): "missing",
+        ("torch", "adam"): "missing",
+    }
+    numpy_row = payload["rows"][0]
+    assert numpy_row["epoch_s"] > 0 and numpy_row["batch_size"] == 32
+    assert numpy_row["ratio_torch"] is None and np.isfinite(numpy_row["final_loss"])
+    settings = payload["settings"]
+    assert settings["samples"] == 48 and settings["torch_adam"] == "missing"
+    # im2col GEMMs (rows per image, k, n): 26·26 patches of 3·3·1, 11·11 of 3·3·32, then Dense
+    assert settings["gemm_shapes"] == [[676, 9, 32], [121, 288, 64], [1, 1600, 128], [1, 128, 10]]
+    products = [2 * 676 * 9 * 32, 2 * 121 * 288 * 64, 2 * 1600 * 128, 2 * 128 * 10]
+    assert settings["gemm_flops_per_sample"] == 2 * sum(products) + sum(products[1:])
+    assert [t["status"] for t in payload["targets"]] == ["n/a", "n/a"]
+    printed = capsys.readouterr().out
+    assert "missing" in printed and "CPU:" in printed
+
+
+def test_conv_runs_the_same_network_in_pytorch_when_installed(tmp_path, no_numba):
+    torch = pytest.importorskip("torch")
+    argv = ["--quick", "--out", str(tmp_path), "--samples", "40", "--batch-size", "16"]
+    assert conv.main([*argv, "--backends", "numpy", "--threads", "1"]) == 0
+    payload = json.loads((tmp_path / "conv.json").read_text())
+    torch_row = next(r for r in payload["rows"] if r["system"] == "torch")
+    assert torch_row["status"] == "ok" and torch_row["ratio_torch"] == 1.0
+    assert torch_row["optimizer"] in ("adam", "adam-fused")
+    assert ("fused=True" in payload["settings"]["torch_adam"]) == (
+        torch_row["optimizer"] == "adam-fused"
+    )
+    assert payload["rows"][0]["ratio_torch"] > 0
+    assert payload["targets"][0]["status"] in ("PASS", "MISS")
+    assert payload["machine"]["torch"]["num_threads"] >= 1
+    # The twin has the same layers, so the same parameter count (Keras-style vs PyTorch).
+    tinynn_params = conv.build_lenet("numpy", seed=0).count_params()
+    torch_params = sum(p.numel() for p in conv.torch_lenet(torch, seed=0).parameters())
+    assert tinynn_params == torch_params == 225_034
+
+
 def test_an_unknown_peer_is_a_usage_error(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         train.main(["--quick", "--out", str(tmp_path), "--peers", "torch,jax"])
@@ -176,11 +226,11 @@ def test_cli_registers_every_benchmark(tmp_path, no_numba, no_peers):
     )
     assert args.run(args) == 0
     assert (tmp_path / "predict.json").exists()
-    for name in ("kernels", "train", "depth"):
+    for name in ("kernels", "train", "depth", "conv"):
         assert callable(parser.parse_args(["bench", name, "--quick"]).run)
 
 
-@pytest.mark.parametrize("name", ["kernels", "train", "depth", "predict"])
+@pytest.mark.parametrize("name", ["kernels", "train", "depth", "predict", "conv"])
 def test_wrapper_scripts_call_the_package(name):
     path = ROOT / "benchmarks" / f"bench_{name}.py"
     spec = importlib.util.spec_from_file_location(f"bench_{name}_script", path)

@@ -1,4 +1,4 @@
-"""Benchmarks: ``tinynn bench {kernels,train,depth,predict}``.
+"""Benchmarks: ``tinynn bench {kernels,train,depth,predict,conv}``.
 
 Each benchmark is a module with ``add_arguments(parser)``, ``run(args) -> exit code`` and
 ``main(argv=None)``; it prints a table and writes JSON, CSV and a PNG plot into ``--out``.
@@ -7,4 +7,4 @@ the training workloads (tinynn epoch and GEMM floor) and ``peers`` PyTorch and s
 None of them is imported by ``import tinynn``.
 """
 
-BENCHMARKS = ("kernels", "train", "depth", "predict")
+BENCHMARKS = ("kernels", "train", "depth", "predict", "conv")
