@@ -21,7 +21,7 @@ _SUMMARIES = {
 }
 # Every subcommand, in order. "conv" is added here because tinynn.bench.BENCHMARKS does not
 # list it yet; dict.fromkeys keeps the order and drops the duplicate once it does.
-SUBCOMMANDS = tuple(dict.fromkeys([*BENCHMARKS, "conv"]))
+SUBCOMMANDS = BENCHMARKS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
