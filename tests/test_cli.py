@@ -4,7 +4,9 @@ The default ``tinynn train`` runs once, as a real subprocess, and every other te
 model file. Cheaper cases call ``main([...])`` in-process.
 """
 
+import contextlib
 import csv
+import io
 import re
 import subprocess
 import sys
@@ -93,6 +95,9 @@ def test_train_records_what_evaluate_needs_in_the_metadata(trained):
     assert metadata["seed"] == 0
     assert metadata["classes"] == list(range(10))
     assert metadata["preprocessing"] == {"kind": "none"}
+    assert metadata["inputs"] == {"kind": "vectors", "shape": [64]}
+    assert metadata["training"]["model"] == "mlp"
+    assert metadata["training"]["lr_schedule"] == "constant"
 
 
 # ---- evaluate / summary / predict on that model ----------------------------------------
@@ -245,18 +250,111 @@ def test_evaluate_a_model_saved_from_python_needs_a_dataset(tmp_path, capsys):
     assert "(360 samples)" in capsys.readouterr().out
 
 
+# ---- the CNN -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cnn(tmp_path_factory):
+    """``tinynn train --model cnn`` for a few epochs, in-process, run once."""
+    path = tmp_path_factory.mktemp("train-cnn") / "cnn.npz"
+    argv = ["train", "--model", "cnn", "--epochs", "4", "--verbose", "0", "--output", str(path)]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert cli.main(argv) == 0
+    return types.SimpleNamespace(model=path, stdout=out.getvalue())
+
+
+def test_train_cnn_on_digit_images_reaches_95_percent(cnn):
+    assert score(cnn.stdout, "accuracy") >= 0.95
+    assert "CNN (8x8x1 -> conv 32, 64 -> dense 64 -> 10)" in cnn.stdout
+    model = load_model(cnn.model)
+    assert model.input_shape == (8, 8, 1)
+    kinds = [type(layer).__name__ for layer in model.layers]
+    block = ["Conv2D", "BatchNormalization", "MaxPooling2D"]
+    assert kinds == [*block, *block, "Flatten", "Dense", "Dense"]
+    # The cosine schedule spans exactly the steps fit took: the rate ends at 0.
+    assert model.optimizer.iterations == 4 * 45  # ceil(1437 / 32) batches per epoch
+    assert model.optimizer.learning_rate == pytest.approx(0.0, abs=1e-12)
+
+
+def test_train_cnn_records_image_inputs_in_the_metadata(cnn):
+    metadata = metadata_of(cnn.model)
+    assert metadata["inputs"] == {"kind": "images", "shape": [8, 8, 1]}
+    training = metadata["training"]
+    assert training["model"] == "cnn" and training["filters"] == [32, 64]
+    assert training["hidden"] == [64] and training["lr_schedule"] == "cosine"
+    assert training["learning_rate"] == pytest.approx(3e-3)  # the initial rate, not the last
+
+
+def test_evaluate_and_summary_work_on_the_saved_cnn(cnn, capsys):
+    assert cli.main(["evaluate", str(cnn.model)]) == 0
+    out = capsys.readouterr().out
+    assert "(360 samples)" in out
+    assert score(out, "accuracy") == score(cnn.stdout, "accuracy")
+    assert cli.main(["summary", str(cnn.model)]) == 0
+    out = capsys.readouterr().out
+    assert "(None, 8, 8, 32)" in out and "(None, 2, 2, 64)" in out and "(None, 256)" in out
+
+
+def test_predict_reshapes_csv_rows_of_64_pixels_into_images_for_the_cnn(cnn, tmp_path, capsys):
+    x, y = load_digits()
+    rows = x[::60]
+    source = tmp_path / "rows.csv"
+    np.savetxt(source, rows, delimiter=",", fmt="%.6f")
+    assert cli.main(["predict", str(cnn.model), str(source), "--probabilities"]) == 0
+    printed = list(csv.reader(capsys.readouterr().out.splitlines()))
+    predicted = np.array([int(r[0]) for r in printed[1:]])
+    probabilities = np.array([[float(v) for v in r[1:]] for r in printed[1:]])
+    expected = load_model(cnn.model).predict(rows.reshape(-1, 8, 8, 1))
+    np.testing.assert_allclose(probabilities, expected, atol=1e-5)
+    np.testing.assert_array_equal(predicted, expected.argmax(axis=1))
+    assert np.mean(predicted == y[::60]) >= 0.9
+
+
+def test_train_cnn_on_mnist_idx_files_takes_28_by_28_images(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for prefix, n in (("train", 40), ("t10k", 20)):
+        write_idx(folder / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte", np.arange(n) % 10)
+    path = tmp_path / "mnist-cnn.npz"
+    options = ["--filters", "4", "--hidden", "", "--epochs", "1", "--verbose", "0"]
+    argv = ["train", "--model", "cnn", "--dataset", "mnist", "--data", str(folder)]
+    assert cli.main([*argv, *options, "--output", str(path)]) == 0
+    assert "(20 samples)" in capsys.readouterr().out
+    assert load_model(path).input_shape == (28, 28, 1)
+    assert metadata_of(path)["inputs"] == {"kind": "images", "shape": [28, 28, 1]}
+    assert cli.main(["evaluate", str(path)]) == 0
+    assert "(20 samples)" in capsys.readouterr().out
+
+
+def test_evaluate_an_image_model_saved_from_python_reshapes_the_rows(tmp_path, capsys):
+    model = Sequential(
+        [layers.Input((8, 8, 1)), layers.Flatten(), layers.Dense(10, activation="softmax")],
+        seed=0,
+    )
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.save(tmp_path / "images.npz")  # no metadata: the model's input shape decides
+    assert cli.main(["evaluate", str(tmp_path / "images.npz"), "--dataset", "digits"]) == 0
+    assert "(360 samples)" in capsys.readouterr().out
+
+
 # ---- help and the command seam ---------------------------------------------------------
 
 TRAIN_OPTIONS = [
     "--dataset",
     "--data",
     "--label-column",
+    "--model",
     "--hidden",
+    "--filters",
     "--activation",
     "--epochs",
     "--batch-size",
     "--optimizer",
     "--learning-rate",
+    "--lr-schedule",
     "--dropout",
     "--test-size",
     "--seed",
@@ -329,6 +427,13 @@ def test_runtime_error_in_a_subprocess_is_one_line_with_status_1(tmp_path):
         (["train", "--dataset", "csv", "--data", "nope.csv"], 1, "nope.csv"),
         (["train", "--output", "no/such/folder/m.npz"], 1, "does not exist"),
         (["train", "--dataset", "mnist", "--data", "empty"], 1, "missing"),
+        (["train", "--model", "cnn", "--dataset", "spirals"], 1, "cnn needs image data"),
+        (["train", "--model", "cnn", "--dataset", "csv", "--data", "x.csv"], 1, "image data"),
+        (["train", "--model", "vgg"], 2, "cnn"),
+        (["train", "--filters", "8"], 1, "--model cnn"),
+        (["train", "--model", "cnn", "--filters", "8,8,8,8"], 1, "at most 3"),
+        (["train", "--model", "cnn", "--filters", ""], 1, "at least one convolution"),
+        (["train", "--lr-schedule", "step"], 2, "cosine"),
         (["evaluate"], 2, "MODEL"),
         (["summary", "corrupt.npz"], 1, "corrupt.npz"),
         (["predict", "MODEL", "wide.csv"], 1, "expects 64"),

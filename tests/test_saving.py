@@ -222,9 +222,15 @@ def test_image_model_round_trip_keeps_batchnorm_statistics(tmp_path):
     x = rng.normal(size=(24, 6, 6, 1)).astype("float32")
     y = rng.integers(0, 3, size=24)
     model = Sequential(
-        [layers.Input((6, 6, 1)), layers.Conv2D(4, 3, padding="same", activation="relu"),
-         layers.BatchNormalization(), layers.Residual([layers.Conv2D(4, 3, padding="same")]),
-         layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(3, activation="softmax")],
+        [
+            layers.Input((6, 6, 1)),
+            layers.Conv2D(4, 3, padding="same", activation="relu"),
+            layers.BatchNormalization(),
+            layers.Residual([layers.Conv2D(4, 3, padding="same")]),
+            layers.MaxPooling2D(2),
+            layers.Flatten(),
+            layers.Dense(3, activation="softmax"),
+        ],
         seed=0,
     )
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")

@@ -21,7 +21,7 @@ problem by raising ValueError, TypeError, OSError or RuntimeError with a one-lin
 (unknown option, bad value) exit with status 2, as argparse does, also on one line.
 Shared helpers: ``data`` (data sets, splits, preprocessing), ``csvfiles``, ``modelfile``
 (open a model and its metadata), ``report`` (scores and confusion matrix), ``arguments``
-(argparse types).
+(argparse types), ``architectures`` (the MLP and CNN that ``train`` builds).
 """
 
 from __future__ import annotations

@@ -9,11 +9,15 @@ training did:
                    or {"method": "official"} (MNIST's own 60k/10k train/test files)
     preprocessing  {"kind": "none"} | {"kind": "divide", "by": 255.0}
                    | {"kind": "standardize", "mean": [...], "scale": [...]}
+    inputs         {"kind": "vectors", "shape": [64]}
+                   or {"kind": "images", "shape": [8, 8, 1]} (a CNN: rows are reshaped)
 
 "Raw" features are what the data set (or a CSV file) holds: digits pixels already in [0, 1],
 MNIST pixels 0..255 flattened to 784 columns, spiral coordinates as generated. The
 preprocessing turns raw features into model inputs; the standardize statistics come from the
-training split only, so no information leaks from the test split.
+training split only, so no information leaks from the test split. Raw rows are always flat;
+for a model that takes images, ``to_model_inputs`` reshapes each row, read row by row (the
+layout ``load_digits`` and the MNIST files use), into an (height, width, channels) image.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from tinynn.cli import csvfiles
 
 DATASETS = ("digits", "spirals", "moons", "mnist", "fashion_mnist", "csv")
 _IMAGE_SETS = {"mnist": datasets.load_mnist, "fashion_mnist": datasets.load_fashion_mnist}
+#: (height, width, channels) of the data sets whose rows are images, so a CNN can train on them.
+IMAGE_SHAPES = {"digits": (8, 8, 1), "mnist": (28, 28, 1), "fashion_mnist": (28, 28, 1)}
 
 
 @dataclass
@@ -159,14 +165,62 @@ def apply_preprocessing(x: np.ndarray, preprocessing: dict | None) -> np.ndarray
     return x.astype(np.float32)
 
 
-def check_feature_count(x: np.ndarray, model: Any, source: str) -> None:
-    """A clear error when rows have a different width than the model's input."""
+def image_shape(name: str) -> tuple[int, int, int]:
+    """(height, width, channels) of a data set's images; ValueError if its rows are not images."""
+    shape = IMAGE_SHAPES.get(name)
+    if shape is None:
+        raise ValueError(
+            f"--model cnn needs image data (--dataset {', '.join(list(IMAGE_SHAPES)[:-1])} or "
+            f"{list(IMAGE_SHAPES)[-1]}); the {name} rows are not images"
+        )
+    return shape
+
+
+def inputs_spec(shape: tuple[int, ...]) -> dict:
+    """The ``inputs`` record of a model taking samples of ``shape`` (without the batch)."""
+    kind = "images" if len(shape) == 3 else "vectors"
+    return {"kind": kind, "shape": [int(d) for d in shape]}
+
+
+def sample_shape(model: Any, metadata: dict) -> tuple[int, ...]:
+    """The shape of one model input: the ``inputs`` record ``train`` stored, checked against
+    the model, or, for a file without one (saved from Python), the model's own input shape."""
     expected = model.input_shape
-    if expected is None or len(expected) != 1:
-        raise ValueError(f"the model takes inputs of shape {expected}; expected a flat vector")
-    if x.ndim != 2 or x.shape[1] != expected[0]:
-        width = x.shape[1] if x.ndim == 2 else x.shape
-        raise ValueError(f"{source} has {width} features per row; the model expects {expected[0]}")
+    if expected is None:
+        raise ValueError("the model has no input shape; it was saved before it was built")
+    recorded = (metadata.get("inputs") or {}).get("shape")
+    if recorded is not None and tuple(recorded) != tuple(expected):
+        raise ValueError(
+            f"the model file records inputs of shape {tuple(recorded)}, but its model takes "
+            f"{tuple(expected)}; the file is inconsistent"
+        )
+    return tuple(expected)
+
+
+def _describe(shape: tuple[int, ...]) -> str:
+    width = int(np.prod(shape))
+    if len(shape) == 1:
+        return str(width)
+    return f"{width} (one {'x'.join(str(d) for d in shape)} image, row by row)"
+
+
+def check_feature_count(x: np.ndarray, shape: tuple[int, ...], source: str) -> None:
+    """A clear error when rows do not hold exactly one model input of ``shape`` each."""
+    width = int(np.prod(shape))
+    if x.ndim != 2 or x.shape[1] != width:
+        found = x.shape[1] if x.ndim == 2 else x.shape
+        raise ValueError(
+            f"{source} has {found} features per row; the model expects {_describe(shape)}"
+        )
+
+
+def to_model_inputs(
+    raw: np.ndarray, preprocessing: dict | None, shape: tuple[int, ...]
+) -> np.ndarray:
+    """Raw rows (n, n_features) -> float32 model inputs (n, *shape): the recorded
+    preprocessing, then each row reshaped to one sample (a no-op for vectors)."""
+    x = apply_preprocessing(raw, preprocessing)
+    return x.reshape(len(x), *shape)
 
 
 def check_labels(y: np.ndarray, model: Any, source: str) -> None:

@@ -84,9 +84,10 @@ def run(args: argparse.Namespace) -> int:
         y = np.concatenate([loaded.y_train, loaded.y_test])
 
     source = f"the {dataset['name']} data"
-    data.check_feature_count(x, model, source)
+    shape = data.sample_shape(model, metadata)
+    data.check_feature_count(x, shape, source)
     data.check_labels(y, model, source)
-    x = data.apply_preprocessing(x, metadata.get("preprocessing"))
+    x = data.to_model_inputs(x, metadata.get("preprocessing"), shape)
     n_outputs = model.output_shape[-1]
     scores = report.compute_scores(model, x, y, n_outputs)
     rows = "all rows" if args.split == "all" else f"{args.split} split"

@@ -3,7 +3,8 @@
 The file holds raw features, one sample per row, optionally under a header (a header naming
 the model's label column may keep that column; it is ignored). The preprocessing recorded at
 training time is applied, so rows look exactly like the data set's own rows (digits pixels in
-[0, 1], MNIST pixels 0..255, CSV features as they were). The output is CSV: a ``prediction``
+[0, 1], MNIST pixels 0..255, CSV features as they were); for a CNN each row is one image,
+pixel by pixel, row by row (64 values for digits). The output is CSV: a ``prediction``
 column holding the class label, plus ``p_<class>`` columns with ``--probabilities``.
 """
 
@@ -45,8 +46,9 @@ def run(args: argparse.Namespace) -> int:
     model, metadata = open_model(args.model)
     options = (metadata.get("dataset") or {}).get("options") or {}
     _, raw = csvfiles.read_features(args.input, drop_column=options.get("label_column"))
-    data.check_feature_count(raw, model, repr(args.input))
-    x = data.apply_preprocessing(raw, metadata.get("preprocessing"))
+    shape = data.sample_shape(model, metadata)
+    data.check_feature_count(raw, shape, repr(args.input))
+    x = data.to_model_inputs(raw, metadata.get("preprocessing"), shape)
     probabilities = model.predict(x)
     classes = class_labels(metadata, probabilities.shape[1])
     labels = [classes[k] for k in probabilities.argmax(axis=1)]

@@ -1,13 +1,15 @@
-"""``tinynn train``: fit an MLP classifier, report test scores, save the model.
+"""``tinynn train``: fit an MLP or a small CNN classifier, report test scores, save the model.
 
     tinynn train                                   # digits, 64-128-64-10 MLP, ~1 s
+    tinynn train --model cnn                       # digits as 8x8 images, a small CNN, ~1 s
     tinynn train --dataset spirals --hidden 64,64 --epochs 200
     tinynn train --dataset csv --data iris.csv --label-column species
 
-The model is ``Dense`` layers (with optional ``Dropout`` after each hidden one) and a softmax
-output, trained with sparse categorical cross-entropy. The model file's metadata records the
-data set, split, preprocessing and class labels, so ``tinynn evaluate`` and ``tinynn predict``
-treat data exactly as training did (see ``tinynn.cli.data``).
+The MLP is ``Dense`` layers (with optional ``Dropout`` after each hidden one) and a softmax
+output; the CNN puts convolution blocks in front of them (see ``tinynn.cli.architectures``).
+Both train with sparse categorical cross-entropy. The model file's metadata records the data
+set, split, preprocessing, input shape and class labels, so ``tinynn evaluate`` and ``tinynn
+predict`` treat data exactly as training did (see ``tinynn.cli.data``).
 """
 
 from __future__ import annotations
@@ -17,45 +19,76 @@ import os
 import time
 from typing import Any
 
-from tinynn import activations, optimizers
-from tinynn.cli import arguments, data, report
+from tinynn import activations, optimizers, schedules
+from tinynn.cli import architectures, arguments, data, report
 from tinynn.kernels import BACKENDS
-from tinynn.layers import Dense, Dropout, Input
-from tinynn.models import Sequential
 from tinynn.saving import save_model
 
-# Defaults measured on digits: over seeds 0..19 these give 0.969-0.989 test accuracy.
-DEFAULT_HIDDEN = "128,64"
-DEFAULT_EPOCHS = 40
+# Defaults per --model, measured on digits (stratified split, test size 0.2, seeds 0..19):
+#   mlp  128,64 hidden, 40 epochs, constant rate:               0.969-0.989, mean 0.979
+#   cnn  conv 32, 64 + dense 64, 15 epochs, cosine-decayed rate: 0.978-1.000, mean 0.990
+# The cosine decay lets the last epochs settle; with a constant rate the CNN's worst seed fell
+# to 0.969 even after 20 epochs.
+DEFAULT_HIDDEN = {"mlp": "128,64", "cnn": "64"}
+DEFAULT_FILTERS = "32,64"
+DEFAULT_EPOCHS = {"mlp": 40, "cnn": 15}
+DEFAULT_SCHEDULES = {"mlp": "constant", "cnn": "cosine"}
+LR_SCHEDULES = ("constant", "cosine")
 DEFAULT_BATCH_SIZE = 32
 DEFAULT_OPTIMIZER = "adam"
 # Adam's usual 1e-3 needs more epochs on digits; optimizers not listed keep their own default.
 DEFAULT_LEARNING_RATES = {"adam": 3e-3, "adamw": 3e-3}
 EXAMPLES = """examples:
   tinynn train
+  tinynn train --model cnn
+  tinynn train --model cnn --dataset mnist --filters 16,32 --epochs 3
   tinynn train --dataset spirals --hidden 64,64 --epochs 200
   tinynn train --dataset csv --data iris.csv --label-column species --output iris.npz
 """
+
+
+def _per_model(defaults: dict[str, Any]) -> str:
+    """``"40 for mlp, 15 for cnn"``: how a help text states a default that depends on --model."""
+    return ", ".join(f"{value} for {model}" for model, value in defaults.items())
 
 
 def register(subparsers: Any) -> None:
     """Add the ``train`` subcommand."""
     parser = subparsers.add_parser(
         "train",
-        help="train an MLP classifier and save it",
-        description="Fit an MLP classifier, print its test scores and save it.\n"
+        help="train an MLP or CNN classifier and save it",
+        description="Fit an MLP or CNN classifier, print its test scores and save it.\n"
         "With no options: the bundled 8x8 digits, a 64-128-64-10 ReLU network, Adam, "
-        "40 epochs.",
+        "40 epochs.\n"
+        "With --model cnn: the digits as 8x8x1 images, two blocks of 3x3 Conv2D,\n"
+        "BatchNormalization and 2x2 MaxPooling2D (32 and 64 filters), a Dense(64) layer,\n"
+        "Adam with a cosine-decayed rate, 15 epochs.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     data.add_dataset_arguments(parser, for_training=True)
     parser.add_argument(
+        "--model",
+        choices=architectures.MODELS,
+        default="mlp",
+        help="mlp: Dense layers on flat rows; cnn: convolution blocks on images, for digits, "
+        "mnist and fashion_mnist only (default: %(default)s)",
+    )
+    parser.add_argument(
         "--hidden",
         type=arguments.hidden_sizes,
-        default=DEFAULT_HIDDEN,
+        default=None,
         metavar="SIZES",
-        help="comma-separated hidden layer widths; '' for none (default: %(default)s)",
+        help="comma-separated widths of the hidden Dense layers (for cnn: after the "
+        f"convolution blocks); '' for none (default: {_per_model(DEFAULT_HIDDEN)})",
+    )
+    parser.add_argument(
+        "--filters",
+        type=arguments.hidden_sizes,
+        default=None,
+        metavar="SIZES",
+        help="cnn only: comma-separated filter counts, one Conv2D 3x3 -> BatchNormalization "
+        f"-> MaxPooling2D 2x2 block each (default: {DEFAULT_FILTERS})",
     )
     parser.add_argument(
         "--activation",
@@ -66,8 +99,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--epochs",
         type=arguments.positive_int,
-        default=DEFAULT_EPOCHS,
-        help="passes over the training split (default: %(default)s)",
+        default=None,
+        help=f"passes over the training split (default: {_per_model(DEFAULT_EPOCHS)})",
     )
     parser.add_argument(
         "--batch-size",
@@ -91,6 +124,13 @@ def register(subparsers: Any) -> None:
         default=None,
         metavar="LR",
         help=f"step size (default: {rates}; otherwise the optimizer's own default)",
+    )
+    parser.add_argument(
+        "--lr-schedule",
+        choices=LR_SCHEDULES,
+        default=None,
+        help="constant: the same step size throughout; cosine: decay it to 0 along a half "
+        f"cosine over the whole run (default: {_per_model(DEFAULT_SCHEDULES)})",
     )
     parser.add_argument(
         "--dropout",
@@ -136,32 +176,37 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def build_model(
-    n_features: int,
-    n_classes: int,
-    hidden: tuple[int, ...],
-    activation: str,
-    dropout: float,
-    seed: int,
-) -> Sequential:
-    """Input -> [Dense(h, activation) -> Dropout?]* -> Dense(n_classes, softmax)."""
-    layers: list[Any] = [Input((n_features,))]
-    for width in hidden:
-        layers.append(Dense(width, activation=activation))
-        if dropout > 0:
-            layers.append(Dropout(dropout))
-    layers.append(Dense(n_classes, activation="softmax"))
-    return Sequential(layers, seed=seed)
+def make_optimizer(
+    name: str, learning_rate: float | None, schedule: str = "constant", total_steps: int = 1
+) -> tuple[optimizers.Optimizer, float]:
+    """The named optimizer and its initial step size (the given one or its CLI default).
 
-
-def make_optimizer(name: str, learning_rate: float | None) -> optimizers.Optimizer:
-    """The named optimizer with the given step size, or its CLI default."""
+    With ``schedule="cosine"`` the rate decays to 0 over ``total_steps`` optimizer steps.
+    """
     if learning_rate is None:
         learning_rate = DEFAULT_LEARNING_RATES.get(name)
     optimizer_class = optimizers.OPTIMIZERS[name]
     if learning_rate is None:
-        return optimizer_class()
-    return optimizer_class(learning_rate=learning_rate)
+        learning_rate = optimizer_class().learning_rate
+    rate: Any = learning_rate
+    if schedule == "cosine":
+        rate = schedules.CosineDecay(learning_rate, decay_steps=max(total_steps, 1))
+    return optimizer_class(learning_rate=rate), float(learning_rate)
+
+
+def resolve_defaults(args: argparse.Namespace) -> argparse.Namespace:
+    """Fill in the options whose default depends on --model; refuse cnn-only options on mlp."""
+    if args.model == "mlp" and args.filters is not None:
+        raise ValueError("--filters sets the convolution blocks of --model cnn; drop it for mlp")
+    if args.hidden is None:
+        args.hidden = arguments.hidden_sizes(DEFAULT_HIDDEN[args.model])
+    if args.filters is None and args.model == "cnn":
+        args.filters = arguments.hidden_sizes(DEFAULT_FILTERS)
+    if args.epochs is None:
+        args.epochs = DEFAULT_EPOCHS[args.model]
+    if args.lr_schedule is None:
+        args.lr_schedule = DEFAULT_SCHEDULES[args.model]
+    return args
 
 
 def _check_output(path: str) -> None:
@@ -175,6 +220,9 @@ def _check_output(path: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load data, train, print test scores, save. Returns the exit status."""
+    args = resolve_defaults(args)
+    # A CNN on non-image data is refused here, before anything is loaded.
+    image_shape = data.image_shape(args.dataset) if args.model == "cnn" else None
     _check_output(args.output)
     dataset = data.dataset_spec(args.dataset, args.data, args.label_column, args.seed)
     split = data.split_spec(args.dataset, args.test_size, args.seed)
@@ -183,25 +231,36 @@ def run(args: argparse.Namespace) -> int:
     if n_classes < 2:
         raise ValueError(f"the {args.dataset} data has only {n_classes} class; need at least 2")
     preprocessing = data.fit_preprocessing(args.dataset, loaded.x_train)
-    x_train = data.apply_preprocessing(loaded.x_train, preprocessing)
-    x_test = data.apply_preprocessing(loaded.x_test, preprocessing)
-    n_features = x_train.shape[1]
+    shape = image_shape or (loaded.x_train.shape[1],)
+    x_train = data.to_model_inputs(loaded.x_train, preprocessing, shape)
+    x_test = data.to_model_inputs(loaded.x_test, preprocessing, shape)
 
-    model = build_model(
-        n_features, n_classes, args.hidden, args.activation, args.dropout, args.seed
+    model = architectures.build(
+        args.model,
+        shape,
+        n_classes,
+        args.filters,
+        args.hidden,
+        args.activation,
+        args.dropout,
+        args.seed,
     )
-    optimizer = make_optimizer(args.optimizer, args.learning_rate)
+    steps = args.epochs * -(-len(x_train) // args.batch_size)  # fit's batches, the last short
+    optimizer, learning_rate = make_optimizer(
+        args.optimizer, args.learning_rate, args.lr_schedule, steps
+    )
     model.compile(
         optimizer=optimizer,
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
         backend=args.backend,
     )
-    widths = "-".join(str(w) for w in (n_features, *args.hidden, n_classes))
+    network = architectures.describe(args.model, shape, args.filters, args.hidden, n_classes)
+    decay = ", cosine decay to 0" if args.lr_schedule == "cosine" else ""
     print(
-        f"Training a {widths} MLP on {args.dataset}: {len(x_train)} train / {len(x_test)} "
+        f"Training a {network} on {args.dataset}: {len(x_train)} train / {len(x_test)} "
         f"test samples, {n_classes} classes, {type(optimizer).__name__} "
-        f"lr={optimizer.learning_rate:g}, {args.epochs} epochs"
+        f"lr={learning_rate:g}{decay}, {args.epochs} epochs"
     )
     start = time.perf_counter()
     model.fit(
@@ -215,22 +274,28 @@ def run(args: argparse.Namespace) -> int:
 
     scores = report.compute_scores(model, x_test, loaded.y_test, n_classes)
     report.print_scores(f"Test split ({len(x_test)} samples)", scores, loaded.classes)
+    training = {
+        "model": args.model,
+        "hidden": list(args.hidden),
+        "activation": args.activation,
+        "dropout": args.dropout,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "optimizer": args.optimizer,
+        "learning_rate": learning_rate,
+        "lr_schedule": args.lr_schedule,
+    }
+    if args.model == "cnn":
+        training["filters"] = list(args.filters)
     metadata = {
         "created_by": "tinynn train",
         "dataset": dataset,
         "split": split,
         "seed": args.seed,
         "preprocessing": preprocessing,
+        "inputs": data.inputs_spec(shape),
         "classes": loaded.classes,
-        "training": {
-            "hidden": list(args.hidden),
-            "activation": args.activation,
-            "dropout": args.dropout,
-            "epochs": args.epochs,
-            "batch_size": args.batch_size,
-            "optimizer": args.optimizer,
-            "learning_rate": float(optimizer.learning_rate),
-        },
+        "training": training,
     }
     save_model(model, args.output, metadata=metadata)
     print(f"\nSaved the model to {args.output}")
