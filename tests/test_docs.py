@@ -1,4 +1,5 @@
-"""The documentation: every ```python block in docs/*.md runs, and the site builds strictly.
+"""The documentation: every ```python block in docs/*.md and README.md runs, and the site
+builds strictly.
 
 Blocks of one page run in order in one shared namespace, inside a temporary working directory
 (so files the examples save land there, and modules they write can be imported, as from a
@@ -35,7 +36,7 @@ def code_blocks(text):
     return blocks
 
 
-PAGES = sorted(DOCS.rglob("*.md"))
+PAGES = [*sorted(DOCS.rglob("*.md")), ROOT / "README.md"]
 EXAMPLE_PAGES = [
     page
     for page in PAGES
@@ -60,7 +61,7 @@ def test_code_blocks_are_found_with_their_language_and_skip_marker():
 
 def test_skip_marker_is_only_used_for_shell_or_c_examples():
     misused = [
-        f"{page.relative_to(DOCS)}:{line} ({language or 'no language'})"
+        f"{page.relative_to(ROOT)}:{line} ({language or 'no language'})"
         for page in PAGES
         for language, _, skipped, line in code_blocks(page.read_text(encoding="utf-8"))
         if skipped and language not in ("bash", "sh", "shell", "console", "c", "text")
@@ -82,16 +83,16 @@ def test_python_examples_run(page, tmp_path, monkeypatch):
     try:
         for code, line in python:
             try:
-                exec(compile(code, f"{page.relative_to(DOCS)}:{line}", "exec"), namespace)
+                exec(compile(code, f"{page.relative_to(ROOT)}:{line}", "exec"), namespace)
             except ModuleNotFoundError as error:
                 if (error.name or "").split(".")[0] not in OPTIONAL_MODULES:
                     raise AssertionError(
-                        f"the example at {page.relative_to(DOCS)} line {line} failed: {error!r}"
+                        f"the example at {page.relative_to(ROOT)} line {line} failed: {error!r}"
                     ) from error
                 pytest.skip(f"line {line} needs the optional module {error.name}")
             except Exception as error:
                 raise AssertionError(
-                    f"the example at {page.relative_to(DOCS)} line {line} failed: {error!r}"
+                    f"the example at {page.relative_to(ROOT)} line {line} failed: {error!r}"
                 ) from error
     finally:
         if "matplotlib.pyplot" in sys.modules:

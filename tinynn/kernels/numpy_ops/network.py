@@ -38,14 +38,6 @@ STACK_ACTIVATIONS = (
 )
 
 
-def layer_views(flat_params: np.ndarray, row: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """(W, b) of one layout row, as views into ``flat_params``."""
-    w_offset, b_offset, n_in, n_out, _ = (int(v) for v in row)
-    W = flat_params[w_offset : w_offset + n_in * n_out].reshape(n_in, n_out)
-    b = flat_params[b_offset : b_offset + n_out] if b_offset >= 0 else None
-    return W, b
-
-
 def dense_stack_forward(
     x: np.ndarray,
     flat_params: np.ndarray,
@@ -68,10 +60,15 @@ def run_layers(
     """The layer loop, one backend's ``dense_forward`` per layer (the Numba twin reuses it
     for batches too large for its single compiled call)."""
     h, start = x, 0
-    for row, alpha in zip(layout, alphas, strict=True):
-        W, b = layer_views(flat_params, row)
-        size = len(x) * W.shape[1]
-        out = scratch[start : start + size].reshape(len(x), W.shape[1])
-        h = dense_forward_kernel(h, W, b, STACK_ACTIVATIONS[row[4]], float(alpha), out)
+    # Plain Python ints and floats: indexing NumPy scalars costs more than the arithmetic of a
+    # small layer.
+    for (w_offset, b_offset, n_in, n_out, code), alpha in zip(
+        layout.tolist(), alphas.tolist(), strict=True
+    ):
+        W = flat_params[w_offset : w_offset + n_in * n_out].reshape(n_in, n_out)
+        b = flat_params[b_offset : b_offset + n_out] if b_offset >= 0 else None
+        size = len(x) * n_out
+        out = scratch[start : start + size].reshape(len(x), n_out)
+        h = dense_forward_kernel(h, W, b, STACK_ACTIVATIONS[code], alpha, out)
         start += size
     return h
