@@ -108,6 +108,6 @@ def test_missing_onnx_says_how_to_install_it(tmp_path, monkeypatch):
     model = tinynn.Sequential([tinynn.Input((3,)), Dense(2)], seed=0)
     model.save(str(tmp_path / "m.npz"))
     monkeypatch.setitem(sys.modules, "onnx", None)  # makes `import onnx` raise ImportError
-    with pytest.raises(RuntimeError, match=r"pip install 'tinynn\[onnx\]'"):
+    with pytest.raises(ModuleNotFoundError, match=r"pip install 'tinynn\[onnx\]'"):
         export_model(tmp_path / "m.npz", "onnx")
     assert not (tmp_path / "m.onnx").exists()

@@ -118,7 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # Whoever read our output went away (``| head``): stop quietly, as Unix tools do.
             _silence_stdout()
             return EXIT_ERROR
-        except (ValueError, TypeError, OSError, RuntimeError) as error:
+        except (ValueError, TypeError, OSError, RuntimeError, ImportError) as error:
             return _report(str(error) or type(error).__name__, EXIT_ERROR)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED

@@ -42,9 +42,10 @@ def _require_onnx():
     try:
         import onnx
     except ImportError:
-        raise RuntimeError(
+        raise ModuleNotFoundError(
             "ONNX export needs the optional package 'onnx'; install it with "
-            "pip install 'tinynn[onnx]'"
+            "pip install 'tinynn[onnx]'",
+            name="onnx",
         ) from None
     return onnx
 
