@@ -270,3 +270,21 @@ def pick(value: Any, full: Any, quick: Any, is_quick: bool) -> Any:
     if value is not None:
         return value
     return quick if is_quick else full
+
+
+def build_parser_for(name: str, description: str | None, add_arguments) -> argparse.ArgumentParser:
+    """The stand-alone parser of benchmark ``name`` (``python -m tinynn.bench.<name>``)."""
+    parser = argparse.ArgumentParser(
+        prog=f"tinynn bench {name}",
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_arguments(parser)
+    return parser
+
+
+def run_main(parser: argparse.ArgumentParser, run, argv: Sequence[str] | None) -> int:
+    """Parse ``argv`` (default: the command line), remember it for the JSON, and run."""
+    args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    return run(args)

@@ -174,13 +174,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="tinynn bench depth",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_arguments(parser)
-    return parser
+    return common.build_parser_for("depth", __doc__, add_arguments)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -253,25 +247,21 @@ def plot(rows: list[dict[str, Any]]):
 
 def report(payload: dict[str, Any], out_dir: str, markdown: bool = False) -> None:
     settings = payload["settings"]
-    print(
-        f"== tinynn bench depth: {settings['samples']:,} samples, batch {settings['batch_size']}, "
-        f"{settings['optimizer']}, median of {settings['repeats']} =="
-    )
-    print(machine.format_machine(payload["machine"]))
-    print(f"backends: {payload['backends']}")
-    output.print_table(payload["rows"], COLUMNS, markdown)
-    print("peak MB: tracemalloc peak during one epoch (BLAS internal buffers are not traced)")
-    print(f"digits acc: {settings['epochs']} epochs, {settings['digits']}")
-    print("targets (from the performance issue):")
-    print(output.format_targets(payload["targets"]))
-    files = output.save_results(out_dir, NAME, payload, CSV_KEYS, plot(payload["rows"]))
-    print("wrote " + ", ".join(files.values()))
+    output.report(
+        payload, out_dir, markdown, name=NAME, columns=COLUMNS, csv_keys=CSV_KEYS,
+        figure=plot(payload["rows"]),
+        title=f"== tinynn bench depth: {settings['samples']:,} samples, batch "
+        f"{settings['batch_size']}, {settings['optimizer']}, median of {settings['repeats']} ==",
+        notes=[
+            "peak MB: tracemalloc peak during one epoch (BLAS internal buffers are not traced)",
+            f"digits acc: {settings['epochs']} epochs, {settings['digits']}",
+        ],
+        targets_heading="targets (from the performance issue):",
+    )  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)
-    return run(args)
+    return common.run_main(build_parser(), run, argv)
 
 
 if __name__ == "__main__":

@@ -246,13 +246,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="tinynn bench kernels",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_arguments(parser)
-    return parser
+    return common.build_parser_for("kernels", __doc__, add_arguments)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -298,18 +292,15 @@ def plot(rows: list[dict[str, Any]]):
 
 def report(payload: dict[str, Any], out_dir: str, markdown: bool = False) -> None:
     settings = payload["settings"]
-    print(f"== tinynn bench kernels: median us per call of {settings['repeats']} repeats ==")
-    print(machine.format_machine(payload["machine"]))
-    print(f"backends: {payload['backends']}")
-    output.print_table(payload["rows"], COLUMNS, markdown)
-    files = output.save_results(out_dir, NAME, payload, CSV_KEYS, plot(payload["rows"]))
-    print("wrote " + ", ".join(files.values()))
+    output.report(
+        payload, out_dir, markdown, name=NAME, columns=COLUMNS, csv_keys=CSV_KEYS,
+        figure=plot(payload["rows"]),
+        title=f"== tinynn bench kernels: median us per call of {settings['repeats']} repeats ==",
+    )  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)
-    return run(args)
+    return common.run_main(build_parser(), run, argv)
 
 
 if __name__ == "__main__":

@@ -173,3 +173,33 @@ def format_targets(targets: Sequence[dict[str, Any]]) -> str:
             f" (limit {item['limit']:g}{item['unit']})"
         )
     return "\n".join(lines)
+
+
+def report(
+    payload: dict[str, Any],
+    out_dir: str,
+    markdown: bool,
+    *,
+    title: str,
+    name: str,
+    columns: Sequence[Sequence[str]],
+    csv_keys: Sequence[str],
+    figure: Any,
+    notes: Sequence[str] = (),
+    targets_heading: str | None = None,
+) -> None:
+    """Print a benchmark's title, machine, table, notes and targets; write JSON, CSV and PNG."""
+    print(title)
+    print(machine.format_machine(payload["machine"]))
+    if "peers" in payload:
+        print(f"peers: {payload['peers']}  backends: {payload['backends']}")
+    else:
+        print(f"backends: {payload['backends']}")
+    print_table(payload["rows"], columns, markdown)
+    for note in notes:
+        print(note)
+    if targets_heading is not None:
+        print(targets_heading)
+        print(format_targets(payload["targets"]))
+    files = save_results(out_dir, name, payload, csv_keys, figure)
+    print("wrote " + ", ".join(files.values()))

@@ -151,13 +151,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="tinynn bench predict",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_arguments(parser)
-    return parser
+    return common.build_parser_for("predict", __doc__, add_arguments)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -215,23 +209,17 @@ def plot(rows: list[dict[str, Any]]):
 
 def report(payload: dict[str, Any], out_dir: str, markdown: bool = False) -> None:
     settings = payload["settings"]
-    print(
-        f"== tinynn bench predict: {settings['architecture']} MLP, median latency of every "
-        f"call over {settings['repeats']} rounds =="
-    )
-    print(machine.format_machine(payload["machine"]))
-    print(f"peers: {payload['peers']}  backends: {payload['backends']}")
-    output.print_table(payload["rows"], COLUMNS, markdown)
-    print("targets (from the performance issue; PyTorch measured 54 us there):")
-    print(output.format_targets(payload["targets"]))
-    files = output.save_results(out_dir, NAME, payload, CSV_KEYS, plot(payload["rows"]))
-    print("wrote " + ", ".join(files.values()))
+    output.report(
+        payload, out_dir, markdown, name=NAME, columns=COLUMNS, csv_keys=CSV_KEYS,
+        figure=plot(payload["rows"]),
+        title=f"== tinynn bench predict: {settings['architecture']} MLP, median latency of "
+        f"every call over {settings['repeats']} rounds ==",
+        targets_heading="targets (from the performance issue; PyTorch measured 54 us there):",
+    )  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)
-    return run(args)
+    return common.run_main(build_parser(), run, argv)
 
 
 if __name__ == "__main__":

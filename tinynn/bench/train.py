@@ -84,13 +84,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="tinynn bench train",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_arguments(parser)
-    return parser
+    return common.build_parser_for("train", __doc__, add_arguments)
 
 
 def contenders(args, backends, torch, sklearn_nn, x, y, sizes, batch_size):
@@ -286,23 +280,18 @@ def plot(rows: list[dict[str, Any]]):
 def report(payload: dict[str, Any], out_dir: str, markdown: bool = False) -> None:
     """Print the machine, the table and the targets; write JSON, CSV and PNG."""
     settings = payload["settings"]
-    print(
-        f"== tinynn bench train: {settings['architecture']} MLP, {settings['samples']:,} samples, "
-        f"median of {settings['repeats']} after {settings['warmup']} warmup =="
-    )
-    print(machine.format_machine(payload["machine"]))
-    print(f"peers: {payload['peers']}  backends: {payload['backends']}")
-    output.print_table(payload["rows"], COLUMNS, markdown)
-    print("targets (from the performance issue):")
-    print(output.format_targets(payload["targets"]))
-    files = output.save_results(out_dir, NAME, payload, CSV_KEYS, plot(payload["rows"]))
-    print("wrote " + ", ".join(files.values()))
+    output.report(
+        payload, out_dir, markdown, name=NAME, columns=COLUMNS, csv_keys=CSV_KEYS,
+        figure=plot(payload["rows"]),
+        title=f"== tinynn bench train: {settings['architecture']} MLP, "
+        f"{settings['samples']:,} samples, median of {settings['repeats']} after "
+        f"{settings['warmup']} warmup ==",
+        targets_heading="targets (from the performance issue):",
+    )  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)
-    return run(args)
+    return common.run_main(build_parser(), run, argv)
 
 
 if __name__ == "__main__":
