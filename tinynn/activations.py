@@ -144,6 +144,20 @@ class Softmax(ActivationFunction):
     name = kernel_name = "softmax"
 
 
+def unfuse_backward(
+    activation: ActivationFunction, applied: str, grad_output: np.ndarray
+) -> tuple[np.ndarray, str]:
+    """The (gradient, activation kernel name) a layer's fused backward kernel should receive.
+
+    ``applied`` is the kernel name the layer's last forward used, or "custom" for an activation
+    without a kernel: that one runs its own backward here, and the kernel then sees "linear".
+    Dense, Conv2D and SeparableConv2D share this step.
+    """
+    if applied == "custom":
+        return activation.backward(grad_output), "linear"
+    return grad_output, applied
+
+
 ACTIVATIONS: dict[str, type[ActivationFunction]] = {
     cls.name: cls for cls in (Linear, Sigmoid, Tanh, ReLU, LeakyReLU, ELU, Softplus, Softmax)
 }

@@ -198,10 +198,9 @@ class Conv2D(Layer):
         """dL/dy (batch, Ho, Wo, filters) -> dL/dx; fills grads["W"] and grads["b"]."""
         if self._cols is None:
             raise RuntimeError(f"{self.name}.backward called before forward")
-        kernel = self._applied_activation
-        if kernel == "custom":
-            grad_output = self.activation.backward(grad_output)
-            kernel = "linear"
+        grad_output, kernel = activations.unfuse_backward(
+            self.activation, self._applied_activation, grad_output
+        )
         filters, patch = self.filters, self._cols.shape[-1]
         cols = self._cols.reshape(-1, patch)
         grad_cols = self._buffer("grad_cols", cols.shape) if self.compute_input_grad else None

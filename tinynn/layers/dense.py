@@ -97,10 +97,9 @@ class Dense(Layer):
         """dL/dy (batch, units) -> dL/dx (batch, n_in); fills grads["W"] and grads["b"]."""
         if self._x is None:
             raise RuntimeError(f"{self.name}.backward called before forward")
-        kernel = self._applied_activation
-        if kernel == "custom":
-            grad_output = self.activation.backward(grad_output)
-            kernel = "linear"
+        grad_output, kernel = activations.unfuse_backward(
+            self.activation, self._applied_activation, grad_output
+        )
         grad_z = self._buffer("grad_z", self._y.shape)
         grad_x = self._buffer("grad_x", self._x.shape) if self.compute_input_grad else None
         self.ops.dense_backward(

@@ -301,10 +301,9 @@ class SeparableConv2D(_Depthwise):
         """dL/dy (batch, Ho, Wo, filters) -> dL/dx; fills all three gradients."""
         if self._z is None:
             raise RuntimeError(f"{self.name}.backward called before forward")
-        kernel = self._applied_activation
-        if kernel == "custom":
-            grad_output = self.activation.backward(grad_output)
-            kernel = "linear"
+        grad_output, kernel = activations.unfuse_backward(
+            self.activation, self._applied_activation, grad_output
+        )
         mid, filters = self._z.shape[-1], self.filters
         grad_z = self._buffer("grad_z", self._z.shape)
         self.ops.dense_backward(
