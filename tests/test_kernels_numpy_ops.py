@@ -128,6 +128,17 @@ def test_sigmoid_keeps_relative_precision_far_into_the_tails():
     np.testing.assert_allclose(y, expected, rtol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_of_one_vector_matches_the_batched_form_and_stays_finite(dtype):
+    rows = np.array([[1.0, -2.0, 0.5, 3.0], [1e4, -1e4, 0.0, 1e4]], dtype=dtype)
+    batched = numpy_ops.activation_forward("softmax", rows, 0.0, np.empty_like(rows))
+    for row, expected in zip(rows, batched, strict=True):
+        one = numpy_ops.activation_forward("softmax", row, 0.0, np.empty_like(row))
+        assert np.isfinite(one).all() and one.dtype == dtype
+        np.testing.assert_allclose(one, expected, rtol=1e-6, atol=1e-30)
+        assert one.sum() == pytest.approx(1.0, rel=1e-6)
+
+
 def test_unknown_activation_kernel_lists_the_valid_names():
     x = np.zeros((2, 2))
     with pytest.raises(ValueError, match=r"swish.*leaky_relu"):

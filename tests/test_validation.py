@@ -5,6 +5,7 @@ import pytest
 
 from tinynn.validation import (
     check_array,
+    check_finite,
     check_non_negative_int,
     check_positive_int,
     check_same_length,
@@ -71,3 +72,19 @@ def test_check_non_negative_int_accepts_zero():
     assert check_non_negative_int(0, "epochs") == 0
     with pytest.raises(ValueError, match="epochs must be an integer >= 0, got -2"):
         check_non_negative_int(-2, "epochs")
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_check_finite_accepts_huge_values_silently_and_finds_bad_ones(dtype, recwarn):
+    huge = np.full((3, 4), np.finfo(dtype).max, dtype=dtype)  # a naive sum overflows
+    check_finite(huge, "x")
+    check_finite(huge.T, "x")  # not contiguous
+    assert not recwarn.list
+    for bad in (np.nan, np.inf, -np.inf):
+        data = huge.copy()
+        data[1, 2] = bad
+        for array, where in ((data, r"\(1, 2\)"), (data.T, r"\(2, 1\)")):
+            with pytest.raises(
+                ValueError, match=rf"x contains .* at index {where}; expected finite"
+            ):
+                check_finite(array, "x")

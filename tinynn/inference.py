@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from tinynn.kernels.numpy_ops.network import STACK_ACTIVATIONS
+from tinynn.kernels.numpy_ops.network import STACK_ACTIVATIONS, StackLayer, stack_layers
 from tinynn.layers import Dense, Dropout
 from tinynn.workspace import borrow
 
@@ -32,6 +32,7 @@ class DenseStack:
     flat_params: np.ndarray
     layout: np.ndarray
     alphas: np.ndarray
+    layers: tuple[StackLayer, ...]  # views into flat_params, sliced once
     scratch_per_row: int
     ops: Any
     workspace: dict[str, np.ndarray]
@@ -54,10 +55,13 @@ class DenseStack:
             bias = _offset(layer.params["b"], flat) if layer.use_bias else -1
             code = STACK_ACTIVATIONS.index(layer.activation.kernel_name)
             rows.append((_offset(W, flat), bias, W.shape[0], W.shape[1], code))
+        layout = np.array(rows, dtype=np.int64)
+        alphas = np.array([layer.activation.alpha for layer in dense], dtype=model.dtype)
         return cls(
             flat_params=flat,
-            layout=np.array(rows, dtype=np.int64),
-            alphas=np.array([layer.activation.alpha for layer in dense], dtype=model.dtype),
+            layout=layout,
+            alphas=alphas,
+            layers=stack_layers(flat, layout, alphas),
             scratch_per_row=sum(layer.units for layer in dense),
             ops=model._ops,
             workspace={},
@@ -67,4 +71,6 @@ class DenseStack:
         """Network output for x (batch, n_in), in a reused buffer: copy it to keep it."""
         size = len(x) * self.scratch_per_row
         scratch = borrow(self.workspace, "scratch", (size,), self.flat_params.dtype)
-        return self.ops.dense_stack_forward(x, self.flat_params, self.layout, self.alphas, scratch)
+        return self.ops.dense_stack_forward(
+            x, self.flat_params, self.layout, self.alphas, scratch, self.layers
+        )

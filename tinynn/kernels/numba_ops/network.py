@@ -21,7 +21,12 @@ import numpy as np
 from tinynn.kernels.numba_ops.activations import ACTIVATION_CODES, bias_activation_forward
 from tinynn.kernels.numba_ops.config import jit
 from tinynn.kernels.numba_ops.dense import dense_forward
-from tinynn.kernels.numpy_ops.network import STACK_ACTIVATIONS, run_layers
+from tinynn.kernels.numpy_ops.network import (
+    STACK_ACTIVATIONS,
+    StackLayer,
+    run_layers,
+    stack_layers,
+)
 
 #: Batches up to this size use the compiled products; larger ones use BLAS.
 SMALL_BATCH = 4
@@ -80,8 +85,11 @@ def dense_stack_forward(
     layout: np.ndarray,
     alphas: np.ndarray,
     scratch: np.ndarray,
+    layers: tuple[StackLayer, ...] | None = None,
 ) -> np.ndarray:
     """Run every layer of ``layout`` on x (batch, n_in); same contract as the NumPy twin."""
     if x.shape[0] > SMALL_BATCH:
-        return run_layers(dense_forward, x, flat_params, layout, alphas, scratch)
+        if layers is None:
+            layers = stack_layers(flat_params, layout, alphas)
+        return run_layers(dense_forward, x, layers, scratch)
     return _stack_forward(np.ascontiguousarray(x), flat_params, layout, alphas, scratch)
