@@ -75,8 +75,9 @@ def test_check_non_negative_int_accepts_zero():
 
 
 @pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
-def test_check_finite_accepts_huge_values_silently_and_finds_bad_ones(dtype, recwarn):
-    huge = np.full((3, 4), np.finfo(dtype).max, dtype=dtype)  # a naive sum overflows
+@pytest.mark.parametrize("shape", [(3, 4), (150, 200)])  # the small-sum and the dot paths
+def test_check_finite_accepts_huge_values_silently_and_finds_bad_ones(dtype, shape, recwarn):
+    huge = np.full(shape, np.finfo(dtype).max, dtype=dtype)  # a naive sum overflows
     check_finite(huge, "x")
     check_finite(huge.T, "x")  # not contiguous
     assert not recwarn.list
@@ -84,7 +85,6 @@ def test_check_finite_accepts_huge_values_silently_and_finds_bad_ones(dtype, rec
         data = huge.copy()
         data[1, 2] = bad
         for array, where in ((data, r"\(1, 2\)"), (data.T, r"\(2, 1\)")):
-            with pytest.raises(
-                ValueError, match=rf"x contains .* at index {where}; expected finite"
-            ):
+            message = rf"x contains .* at index {where}; expected finite"
+            with pytest.raises(ValueError, match=message):
                 check_finite(array, "x")

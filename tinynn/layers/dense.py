@@ -121,6 +121,8 @@ class Dense(Layer):
     backward_logits = backward
 
     def regularized_params(self) -> dict[str, Any]:
+        if self.kernel_regularizer is None and self.bias_regularizer is None:
+            return {}  # the usual case, asked twice per training step
         chosen = {
             "W": self.kernel_regularizer,
             "b": self.bias_regularizer if self.use_bias else None,

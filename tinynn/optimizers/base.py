@@ -145,7 +145,7 @@ class Optimizer:
         """Create zero buffers on the first step (returns True then), else check the shapes."""
         shapes = []
         for index, (param, grad) in enumerate(pairs):
-            if not (isinstance(param, np.ndarray) and np.issubdtype(param.dtype, np.floating)):
+            if not (isinstance(param, np.ndarray) and param.dtype.kind == "f"):
                 raise ValueError(f"Parameter {index} must be a float NumPy array, got {param!r}")
             if not isinstance(grad, np.ndarray) or grad.shape != param.shape:
                 got = getattr(grad, "shape", type(grad).__name__)

@@ -50,7 +50,7 @@ def gather_rows(source: np.ndarray, indices: np.ndarray, out: np.ndarray) -> np.
     expected = indices.shape + source.shape[1:]
     if out.shape != expected or indices.ndim != 1:
         raise ValueError(f"out has shape {out.shape}; expected {expected} (batch, *sample_shape)")
-    if not np.issubdtype(indices.dtype, np.integer):
+    if indices.dtype.kind not in "iu":
         raise ValueError(f"indices must be integers; got {indices.dtype}")
     if source.ndim == 0 or not source.flags.c_contiguous:
         return numpy_data.gather_rows(source, indices, out)

@@ -124,7 +124,7 @@ def sparse_softmax_cross_entropy(
     A label outside [0, classes) is an IndexError (the NumPy twin would wrap a negative one).
     """
     _check_rows(logits, grad_out)
-    if labels.shape != logits.shape[:1] or not np.issubdtype(labels.dtype, np.integer):
+    if labels.shape != logits.shape[:1] or labels.dtype.kind not in "iu":
         raise ValueError(
             f"labels must be integers of shape {logits.shape[:1]}; got {labels.dtype} "
             f"{labels.shape}"
