@@ -236,6 +236,22 @@ def test_sparse_label_errors(labels, message):
         losses.SparseCategoricalCrossentropy().forward(PROBS, labels)
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize(("bad", "shown"), [(3, "3"), (-1, "-1")])
+def test_from_logits_label_range_error_names_the_label_on_every_backend(backend, bad, shown):
+    """The fused path leaves the range check to its kernel; the message stays the same."""
+    from tinynn.kernels import get_backend
+
+    if backend == "numba":
+        pytest.importorskip("numba")
+    loss = losses.SparseCategoricalCrossentropy(from_logits=True)
+    loss.ops = get_backend(backend)
+    logits = np.zeros((4, 3), dtype=np.float32)
+    message = rf"label {shown} is out of range; expected labels in \[0, 2\]"
+    with pytest.raises(ValueError, match=message):
+        loss.forward(logits, np.array([0, bad, 1, 2]))
+
+
 def test_sparse_label_count_must_match():
     with pytest.raises(ValueError, match=r"got 3 labels for 4 predictions"):
         losses.SparseCategoricalCrossentropy().forward(PROBS, LABELS[:3])

@@ -184,8 +184,10 @@ class CategoricalCrossentropy(Loss):
         return {"from_logits": self.from_logits}
 
 
-def check_labels(labels: np.ndarray, num_classes: int) -> np.ndarray:
-    """Integer class labels (N,) in [0, num_classes), or ValueError naming the bad one."""
+def check_labels(labels: np.ndarray, num_classes: int, check_range: bool = True) -> np.ndarray:
+    """Integer class labels (N,) in [0, num_classes), or ValueError naming the bad one.
+
+    ``check_range=False`` leaves the range to a caller whose kernel checks it anyway."""
     labels = np.asarray(labels)
     if labels.ndim == 2 and labels.shape[1] == 1:
         labels = labels[:, 0]
@@ -198,10 +200,14 @@ def check_labels(labels: np.ndarray, num_classes: int) -> np.ndarray:
         if labels.dtype.kind != "f" or not np.all(labels == np.floor(labels)):
             raise ValueError(f"sparse labels must be whole numbers, got dtype {labels.dtype}")
         labels = labels.astype(np.int64)
-    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        bad = labels[(labels < 0) | (labels >= num_classes)][0]
-        raise ValueError(f"label {bad} is out of range; expected labels in [0, {num_classes - 1}]")
+    if check_range and labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise _out_of_range(labels, num_classes)
     return labels
+
+
+def _out_of_range(labels: np.ndarray, num_classes: int) -> ValueError:
+    bad = labels[(labels < 0) | (labels >= num_classes)][0]
+    return ValueError(f"label {bad} is out of range; expected labels in [0, {num_classes - 1}]")
 
 
 class SparseCategoricalCrossentropy(Loss):
@@ -222,13 +228,18 @@ class SparseCategoricalCrossentropy(Loss):
         y_pred = _as_float_array(y_pred)
         if y_pred.ndim != 2:
             raise ValueError(f"y_pred must have shape (batch, classes), got {y_pred.shape}")
-        labels = check_labels(y_true, y_pred.shape[1])
+        # The fused kernels check each label's range as they read it (an IndexError), which
+        # spares a training step two reductions over the labels.
+        labels = check_labels(y_true, y_pred.shape[1], check_range=not self.from_logits)
         n = y_pred.shape[0]
         if labels.shape[0] != n:
             raise ValueError(f"got {labels.shape[0]} labels for {n} predictions; expected {n}")
         if self.from_logits:
             self._grad = self._gradient_buffer(y_pred)
-            return self.ops.sparse_softmax_cross_entropy(y_pred, labels, self._grad)
+            try:
+                return self.ops.sparse_softmax_cross_entropy(y_pred, labels, self._grad)
+            except IndexError:
+                raise _out_of_range(labels, y_pred.shape[1]) from None
         rows = np.arange(n)
         picked = y_pred[rows, labels]
         p = np.clip(picked, EPSILON, 1.0 - EPSILON)
