@@ -17,6 +17,15 @@ Contenders, all predicting one sample of 784 float32 values with the same (rando
     PyTorch                 nn.Sequential under torch.inference_mode(), NumPy in and out
     onnxruntime             `export --format onnx`, one InferenceSession
 
+and two floors, which compute no prediction but bound what any float32 implementation on one
+thread of this machine can reach:
+
+    floor: NumPy products   the three vector-matrix products alone, np.dot into preallocated
+                            outputs: no bias, activation, softmax or checks (the NumPy-only
+                            runtime cannot beat it)
+    floor: C reads weights  a compiled loop that only reads every weight once per call and
+                            sums them (the C export, or anything else, cannot beat it)
+
 Every contender runs with the same thread count (--threads, default 1: one sample is too little
 work to share). A repeat is N back-to-back calls timed together; the table gives the median over
 repeats of the time per call, in microseconds. Contenders take turns, one repeat each per round,
@@ -99,6 +108,55 @@ int main(int argc, char **argv)
 """
 
 
+C_STREAM = """\
+#define _POSIX_C_SOURCE 199309L
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+/* usage: stream CALLS -> ns per pass over N floats (-DN=...), then their sum. 64 running sums
+ * keep the adds independent, so the loop is bound by how fast the floats arrive. */
+static float w[N] __attribute__((aligned(64)));
+
+static float pass(void)
+{
+    float s[64] = {0};
+    int i = 0;
+    for (; i + 64 <= N; i += 64)
+        for (int l = 0; l < 64; ++l)
+            s[l] += w[i + l];
+    for (; i < N; ++i)
+        s[0] += w[i];
+    float total = 0;
+    for (int l = 0; l < 64; ++l)
+        total += s[l];
+    return total;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2)
+        return 1;
+    long calls = atol(argv[1]);
+    for (int i = 0; i < N; ++i)
+        w[i] = (float)(i % 7) * 0.125f;
+    float total = 0;
+    for (long c = 0; c < calls / 10 + 1; ++c) /* warm the caches */
+        total += pass();
+    struct timespec start, end;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (long c = 0; c < calls; ++c) {
+        total += pass();
+        __asm__ volatile("" ::: "memory"); /* w may have changed: read it again next pass */
+    }
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    double ns = (end.tv_sec - start.tv_sec) * 1e9 + (end.tv_nsec - start.tv_nsec);
+    printf("%.1f\\n%g\\n", ns / calls, total);
+    return 0;
+}
+"""
+
+
 def build_model(seed: int) -> tinynn.Sequential:
     stack = [tinynn.Input((SIZES[0],))]
     stack += [Dense(units, activation="relu") for units in SIZES[1:-1]]
@@ -149,6 +207,9 @@ def contenders(args, folder: Path) -> dict[str, object]:
     model.save(str(model_path))
     x = np.random.default_rng(args.seed).random((1, SIZES[0]), dtype=np.float32)
     net = runtime.load_model(model_path)
+    # Compiled, as a trained or loaded model is: compile packs the weights into the flat
+    # buffer that the one-call Dense-stack inference plan reads.
+    model.compile("sgd", "sparse_categorical_crossentropy", backend="numpy")
     found: dict[str, object] = {
         "runtime predict_one": (
             python_timer(lambda: net.predict_one(x[0]), args.calls),
@@ -176,12 +237,49 @@ def contenders(args, folder: Path) -> dict[str, object]:
         plain_numpy(weights, x),
     )
     found["C export"] = c_contender(model_path, x, folder, args.calls)
+    kernels = [w for w in weights if w.ndim == 2]
+    hidden = [np.empty(w.shape[1], w.dtype) for w in kernels]
+    found["floor: NumPy products"] = (
+        python_timer(lambda: products_only(kernels, x[0], hidden), args.calls),
+        None,
+    )
+    found["floor: C reads weights"] = c_stream_contender(
+        sum(w.size for w in weights), folder, args.calls
+    )
     torch = common.import_optional("torch")
     found["PyTorch"] = (
         common.MISSING if torch is None else torch_contender(torch, weights, x, args.calls)
     )
     found["onnxruntime"] = onnx_contender(model_path, x, folder, args)
     return found
+
+
+def products_only(kernels: list[np.ndarray], x: np.ndarray, hidden: list[np.ndarray]) -> None:
+    h = x
+    for W, out in zip(kernels, hidden, strict=True):
+        h = np.dot(h, W, out=out)
+
+
+def c_stream_contender(n_floats: int, folder: Path, calls: int):
+    """(repeat function, None) for the weight-streaming floor, or a status string."""
+    compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if compiler is None:
+        return common.MISSING
+    (folder / "stream.c").write_text(C_STREAM)
+    binary = folder / "stream"
+    subprocess.run(
+        [compiler, *C_FLAGS, f"-DN={n_floats}", "-o", str(binary), str(folder / "stream.c")],
+        check=True,
+        cwd=folder,
+    )
+
+    def run() -> float:
+        lines = subprocess.run(
+            [str(binary), str(calls)], capture_output=True, text=True, check=True
+        ).stdout.split()
+        return float(lines[0]) * 1e-9
+
+    return run, None
 
 
 def plain_numpy(weights: list[np.ndarray], x: np.ndarray) -> np.ndarray:
@@ -238,7 +336,11 @@ def measure(found: dict[str, object], repeats: int, reference: np.ndarray) -> li
             rows.append({"system": name, "status": item})
             continue
         stats = common.summarize(times[name])
-        diff = float(np.abs(np.asarray(item[1], np.float64).ravel() - reference.ravel()).max())
+        diff = (
+            float("nan")  # a floor computes no prediction
+            if item[1] is None
+            else float(np.abs(np.asarray(item[1], np.float64).ravel() - reference.ravel()).max())
+        )
         rows.append(
             {
                 "system": name,

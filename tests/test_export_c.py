@@ -86,7 +86,7 @@ def test_every_activation_and_layer_kind_matches_tinynn(tmp_path):
             Activation("softmax"),  # row by row: three rows of four
             Activation("tanh"),
             Flatten(),
-            Dense(70, activation="relu"),  # more than one 64-output block
+            Dense(300, activation="relu"),  # a full block of 256 outputs and a partial one
             Dense(5, activation="softmax"),
         ],
         seed=0,

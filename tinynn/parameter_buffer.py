@@ -35,8 +35,8 @@ def pack_parameters(layers: Sequence) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"all parameters must share one dtype to be packed, got {dtypes}")
     dtype = dtypes.pop()
     total = sum(owner.params[key].size for owner, key in slots)
-    flat_params = np.empty(total, dtype=dtype)
-    flat_grads = np.zeros(total, dtype=dtype)
+    flat_params = _aligned_zeros(total, dtype)
+    flat_grads = _aligned_zeros(total, dtype)
     offset = 0
     for owner, key in slots:
         param = owner.params[key]
@@ -49,6 +49,14 @@ def pack_parameters(layers: Sequence) -> tuple[np.ndarray, np.ndarray]:
         owner.grads[key] = grad_view
         offset = end
     return flat_params, flat_grads
+
+
+def _aligned_zeros(size: int, dtype: np.dtype, alignment: int = 64) -> np.ndarray:
+    """Zeros whose first element starts a cache line. NumPy only promises 16 bytes; a weight
+    matrix whose rows straddle cache lines makes one-sample predict a few percent slower."""
+    raw = np.zeros(size * np.dtype(dtype).itemsize + alignment, dtype=np.uint8)
+    start = -raw.ctypes.data % alignment
+    return raw[start : start + size * np.dtype(dtype).itemsize].view(dtype)
 
 
 def is_packed(layers: Sequence, flat_params: np.ndarray | None) -> bool:
