@@ -47,7 +47,9 @@ int main(void)
 """
 
 
-def compile_and_run(model: tinynn.Sequential, x: np.ndarray, folder: Path) -> np.ndarray:
+def compile_and_run(
+    model: tinynn.Sequential, x: np.ndarray, folder: Path, flags: tuple[str, ...] = ()
+) -> np.ndarray:
     """Save, export, compile with warnings as errors, run on x; the outputs, (n, outputs)."""
     model.save(str(folder / "model.npz"))
     export_model(folder / "model.npz", "c", folder / "model.h")
@@ -55,7 +57,7 @@ def compile_and_run(model: tinynn.Sequential, x: np.ndarray, folder: Path) -> np
     (folder / "driver.c").write_text(DRIVER.replace("REAL", real))
     binary = folder / "driver"
     subprocess.run(
-        [COMPILER, *STRICT, "-o", str(binary), str(folder / "driver.c"), "-lm"],
+        [COMPILER, *STRICT, *flags, "-o", str(binary), str(folder / "driver.c"), "-lm"],
         check=True,
         capture_output=True,
         cwd=folder,
@@ -127,6 +129,29 @@ def test_float64_models_compute_in_double(tmp_path):
     got = compile_and_run(model, x, tmp_path)
     assert "static const double" in (tmp_path / "model.h").read_text()
     np.testing.assert_allclose(got, model.predict(x), atol=1e-12)
+
+
+@needs_compiler
+@pytest.mark.parametrize(
+    ("dtype", "widest", "block"),
+    [("float32", 1, 1), ("float64", 300, 128), ("float32", 300, 256)],
+)
+def test_block_width_follows_the_widest_layer_and_the_dtype(tmp_path, dtype, widest, block):
+    model = tinynn.Sequential(
+        [tinynn.Input((6,)), Dense(widest, activation="relu"), Dense(1)], seed=5, dtype=dtype
+    )
+    x = samples((6,), n=20, dtype=dtype)
+    got = compile_and_run(model, x, tmp_path)
+    assert f"#define TINYNN_BLOCK {block}\n" in (tmp_path / "model.h").read_text()
+    np.testing.assert_allclose(got, model.predict(x), atol=1e-5 if dtype == "float32" else 1e-12)
+
+
+@needs_compiler
+def test_block_width_can_be_chosen_when_compiling(tmp_path):
+    model = tinynn.Sequential([tinynn.Input((6,)), Dense(40, activation="tanh")], seed=6)
+    x = samples((6,), n=20)
+    got = compile_and_run(model, x, tmp_path, flags=("-DTINYNN_BLOCK=16",))
+    np.testing.assert_allclose(got, model.predict(x), atol=1e-5)
 
 
 def test_header_is_self_contained(tmp_path):

@@ -25,20 +25,23 @@ def random_stack(dtype, sizes, activations, rng, bias=True):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_one_sample_path_matches_the_batched_rows(dtype):
+@pytest.mark.parametrize("bias", [True, False])
+def test_one_sample_path_matches_the_batched_rows(dtype, bias):
     """A single sample runs as vectors (np.dot, 1-D reductions); a batch as matrices."""
     rng = np.random.default_rng(3)
     sizes = [13, 21, 8, 8, 8, 8, 8, 8, 6]
-    flat, layout = random_stack(dtype, sizes, STACK_ACTIVATIONS, rng)
+    flat, layout = random_stack(dtype, sizes, STACK_ACTIVATIONS, rng, bias)
     alphas = np.full(len(layout), 0.3, dtype=dtype)
-    x = rng.normal(size=(5, 13)).astype(dtype)
+    layers = stack_layers(flat, layout, alphas)
+    x = np.asfortranarray(rng.normal(size=(5, 13)).astype(dtype))  # rows are strided
     scratch = np.empty(len(x) * sum(sizes[1:]), dtype)
     batched = numpy_ops.dense_stack_forward(x, flat, layout, alphas, scratch).copy()
     tolerance = 1e-6 if dtype == "float32" else 1e-13
     for row, expected in zip(x, batched, strict=True):
-        one = numpy_ops.dense_stack_forward(row[None], flat, layout, alphas, scratch)
-        assert one.shape == (1, 6)
-        np.testing.assert_allclose(one[0], expected, rtol=tolerance, atol=tolerance)
+        for given in (None, layers):
+            one = numpy_ops.dense_stack_forward(row[None], flat, layout, alphas, scratch, given)
+            assert one.shape == (1, 6)
+            np.testing.assert_allclose(one[0], expected, rtol=tolerance, atol=tolerance)
 
 
 def test_precomputed_layers_are_views_that_follow_the_buffer():

@@ -137,6 +137,9 @@ def test_softmax_of_one_vector_matches_the_batched_form_and_stays_finite(dtype):
         assert np.isfinite(one).all() and one.dtype == dtype
         np.testing.assert_allclose(one, expected, rtol=1e-6, atol=1e-30)
         assert one.sum() == pytest.approx(1.0, rel=1e-6)
+        in_place = row.copy()
+        assert numpy_ops.activation_forward("softmax", in_place, 0.0, in_place) is in_place
+        np.testing.assert_allclose(in_place, expected, rtol=1e-6, atol=1e-30)
 
 
 def test_unknown_activation_kernel_lists_the_valid_names():

@@ -68,3 +68,11 @@ def test_mixed_dtypes_cannot_be_packed():
     b.build((2,))
     with pytest.raises(ValueError, match="one dtype"):
         pack_parameters([a, b])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_flat_buffers_start_on_a_cache_line(dtype):
+    net = Sequential([layers.Input((5,)), layers.Dense(7), layers.Dense(3)], seed=0, dtype=dtype)
+    for flat in pack_parameters(net.layers):
+        assert flat.ctypes.data % 64 == 0
+        assert flat.dtype == dtype and flat.flags.c_contiguous and flat.ndim == 1

@@ -75,7 +75,7 @@ def test_check_non_negative_int_accepts_zero():
 
 
 @pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
-@pytest.mark.parametrize("shape", [(3, 4), (150, 200)])  # the small-sum and the dot paths
+@pytest.mark.parametrize("shape", [(3, 4), (150, 200)])  # small and large float32 differ
 def test_check_finite_accepts_huge_values_silently_and_finds_bad_ones(dtype, shape, recwarn):
     huge = np.full(shape, np.finfo(dtype).max, dtype=dtype)  # a naive sum overflows
     check_finite(huge, "x")
@@ -88,3 +88,13 @@ def test_check_finite_accepts_huge_values_silently_and_finds_bad_ones(dtype, sha
             message = rf"x contains .* at index {where}; expected finite"
             with pytest.raises(ValueError, match=message):
                 check_finite(array, "x")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("size", [4, 40_000])
+def test_check_finite_with_both_infinities_raises_only_the_value_error(dtype, size, recwarn):
+    data = np.zeros(size, dtype=dtype)
+    data[1], data[2] = np.inf, -np.inf  # their sum is NaN: an "invalid" warning, if unguarded
+    with pytest.raises(ValueError, match=r"x contains inf at index \(1,\)"):
+        check_finite(data, "x")
+    assert not recwarn.list

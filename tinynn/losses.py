@@ -228,8 +228,8 @@ class SparseCategoricalCrossentropy(Loss):
         y_pred = _as_float_array(y_pred)
         if y_pred.ndim != 2:
             raise ValueError(f"y_pred must have shape (batch, classes), got {y_pred.shape}")
-        # The fused kernels check each label's range as they read it (an IndexError), which
-        # spares a training step two reductions over the labels.
+        # The fused kernels check the labels' range themselves (an IndexError); the compiled
+        # one does it as it reads each label, which spares a training step two reductions.
         labels = check_labels(y_true, y_pred.shape[1], check_range=not self.from_logits)
         n = y_pred.shape[0]
         if labels.shape[0] != n:
@@ -239,7 +239,9 @@ class SparseCategoricalCrossentropy(Loss):
             try:
                 return self.ops.sparse_softmax_cross_entropy(y_pred, labels, self._grad)
             except IndexError:
-                raise _out_of_range(labels, y_pred.shape[1]) from None
+                if labels.size and (labels.min() < 0 or labels.max() >= y_pred.shape[1]):
+                    raise _out_of_range(labels, y_pred.shape[1]) from None
+                raise  # some other indexing error: keep its own message and traceback
         rows = np.arange(n)
         picked = y_pred[rows, labels]
         p = np.clip(picked, EPSILON, 1.0 - EPSILON)

@@ -52,8 +52,12 @@ def pack_parameters(layers: Sequence) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _aligned_zeros(size: int, dtype: np.dtype, alignment: int = 64) -> np.ndarray:
-    """Zeros whose first element starts a cache line. NumPy only promises 16 bytes; a weight
-    matrix whose rows straddle cache lines makes one-sample predict a few percent slower."""
+    """Zeros whose first element starts a 64-byte cache line (NumPy only promises 16 bytes).
+
+    Only the start is aligned. A parameter further in is aligned when the sizes before it
+    are multiples of 64 bytes, as in 784-256-256-10, whose weight matrices then all start a
+    cache line: one-sample predict measured about 1 µs faster (of 12-16) on AVX-512 that way.
+    """
     raw = np.zeros(size * np.dtype(dtype).itemsize + alignment, dtype=np.uint8)
     start = -raw.ctypes.data % alignment
     return raw[start : start + size * np.dtype(dtype).itemsize].view(dtype)

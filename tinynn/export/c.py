@@ -23,17 +23,18 @@ import numpy as np
 
 from tinynn.runtime import LayerSpec, ModelSpec
 
+#: Bytes of Dense outputs one sweep over the weights accumulates at most (``PREFIX_BLOCK``
+#: outputs: 256 floats or 128 doubles), a stack array of the generated code.
+MAX_BLOCK_BYTES = 1024
+
 # The building blocks. ``{T}`` is float or double; ``{F}`` the suffix of libm's float functions
 # ("f" for float, "" for double). Only the blocks a model uses are written out.
-#: The most outputs of a Dense layer one sweep over its weights computes (``PREFIX_BLOCK``).
-MAX_BLOCK = 256
-
 _BLOCKS = {
     "dense": """\
 /* Outputs j0 .. j0+width-1 (width <= {P_}_BLOCK) of y = x W + b, for W stored (n_in, n_out)
  * row by row as tinynn's Dense keeps it. Each y[j] sums x[i] * W[i][j] over i in order, then
- * adds b[j]. Working on a block of outputs lets the compiler keep `acc` in vector registers
- * while it reads each row of W contiguously. */
+ * adds b[j]. Working on a block of outputs reads each row of W contiguously, and x once per
+ * block; where the vector registers can hold `acc` (AVX-512: 256 floats), they do. */
 static inline void {P}_dense_columns(const {T} *restrict x, const {T} *restrict W,
     const {T} *restrict b, int n_in, int n_out, int j0, int width, {T} *restrict y)
 {{
@@ -170,7 +171,7 @@ class _Writer:
         layers = list(enumerate(spec.layers))
         width = max([_size(spec.output_shape)] + [_size(ly.output_shape) for _, ly in layers])
         units = [layer.kernel.shape[1] for _, layer in layers if layer.kernel is not None]
-        block = min(MAX_BLOCK, max(units, default=1))
+        block_width = min(MAX_BLOCK_BYTES // spec.dtype.itemsize, max(units, default=1))
         weights = [self._weights(i, layer) for i, layer in layers if layer.kernel is not None]
         functions = [self._layer_function(i, layer) for i, layer in layers]
         predict = self._predict(layers)
@@ -189,10 +190,11 @@ class _Writer:
             f"#define {P.upper()}_INPUT_SIZE {_size(spec.input_shape)}\n"
             f"#define {P.upper()}_OUTPUT_SIZE {_size(spec.output_shape)}\n"
             f"#define {P.upper()}_MAX_WIDTH {width}\n"
-            "/* Outputs a Dense layer computes per sweep over its weights: the widest layer,\n"
-            f" * up to {MAX_BLOCK}. Wider blocks read the input fewer times (256 measured 10%\n"
-            " * faster than 64 on AVX-512 for 784-256-256-10); the block lives on the stack. */\n"
-            f"#define {P.upper()}_BLOCK {block}\n\n"
+            "/* Outputs a Dense layer computes per sweep over its weights: the widest layer, at\n"
+            f" * most {MAX_BLOCK_BYTES} bytes of them, on the stack. Measured on AVX-512 for\n"
+            " * 784-256-256-10, 256 floats ran 10% faster than 64; on a small stack, or where\n"
+            " * fewer registers make another width faster, define it before including this. */\n"
+            f"#ifndef {P.upper()}_BLOCK\n#define {P.upper()}_BLOCK {block_width}\n#endif\n\n"
             "/* Weights start on a 64-byte boundary, so that a vector load of a row block never\n"
             " * straddles two cache lines (worth about 20% on AVX-512). Other compilers just get\n"
             " * the default alignment, which is still correct. */\n"

@@ -121,7 +121,7 @@ def sparse_softmax_cross_entropy(
 ) -> float:
     """As softmax_cross_entropy, with integer labels (batch,) in [0, classes) for one-hot rows.
 
-    A label outside [0, classes) is an IndexError (the NumPy twin would wrap a negative one).
+    A label outside [0, classes) is an IndexError, as in the NumPy twin.
     """
     _check_rows(logits, grad_out)
     if labels.shape != logits.shape[:1] or labels.dtype.kind not in "iu":

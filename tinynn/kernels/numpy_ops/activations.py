@@ -68,6 +68,7 @@ def tanh_backward(y: np.ndarray, grad: np.ndarray, alpha: float, out: np.ndarray
 # A 0-d array: NumPy converts it faster than the Python float 0.0 (0.2 µs per call, which
 # shows on one sample). Under NumPy's promotion rules it never widens a float32 x.
 _ZERO = np.zeros((), np.float32)
+_ZERO.flags.writeable = False
 
 
 def relu(x: np.ndarray, alpha: float, out: np.ndarray) -> np.ndarray:
@@ -131,12 +132,12 @@ def softmax(x: np.ndarray, alpha: float, out: np.ndarray) -> np.ndarray:
     Subtracting the row maximum changes nothing mathematically but keeps every exponent ≤ 0,
     so logits of 1e4 give 1.0 instead of inf / inf = NaN.
     """
-    if x.ndim == 1 and x.size <= 256:
-        # One short vector (a single sample's output): indexing at the argmax and Python's sum
-        # of a list cost about 1.5 µs less than NumPy's keepdims reductions.
+    if x.ndim == 1:
+        # One sample: indexing at the argmax and a plain sum skip the keepdims reductions,
+        # about 1 µs less for 10 to 256 outputs (measured on one core).
         np.subtract(x, x[x.argmax()], out=out)
         np.exp(out, out=out)
-        return np.divide(out, sum(out.tolist()), out=out)
+        return np.divide(out, out.sum(), out=out)
     np.subtract(x, x.max(axis=-1, keepdims=True), out=out)
     np.exp(out, out=out)
     out /= out.sum(axis=-1, keepdims=True)

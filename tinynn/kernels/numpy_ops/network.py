@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from tinynn.kernels.numpy_ops.activations import activation_forward
 from tinynn.kernels.numpy_ops.dense import dense_forward
 
 #: Activation codes used in ``layout``; the Numba backend uses the same numbering.
@@ -74,11 +75,24 @@ def dense_stack_forward(
     """
     if layers is None:
         layers = stack_layers(flat_params, layout, alphas)
-    if len(x) == 1:
-        # One sample as a vector: vector-matrix products and 1-D reductions cost less than
-        # their one-row batched forms (about 2 µs over 784-256-256-10).
-        return run_layers(dense_forward, x[0], layers, scratch)[None]
+    if len(x) == 1 and x.dtype == flat_params.dtype:  # np.dot writes no other dtype
+        return _one_sample(x[0], layers, scratch)[None]
     return run_layers(dense_forward, x, layers, scratch)
+
+
+def _one_sample(x: np.ndarray, layers: tuple[StackLayer, ...], scratch: np.ndarray) -> np.ndarray:
+    """The layer loop for one sample as a vector (n_in,): vector-matrix products (np.dot) and
+    1-D reductions cost less than their one-row batched forms, about 2 µs over
+    784-256-256-10 (measured on one core). Same formulas as ``dense_forward``."""
+    h, start = x, 0
+    for W, b, name, alpha in layers:
+        out = scratch[start : start + W.shape[1]]
+        np.dot(h, W, out=out)
+        if b is not None:
+            out += b
+        h = activation_forward(name, out, alpha, out)
+        start += W.shape[1]
+    return h
 
 
 def run_layers(
@@ -87,14 +101,13 @@ def run_layers(
     layers: tuple[StackLayer, ...],
     scratch: np.ndarray,
 ) -> np.ndarray:
-    """The layer loop, one backend's ``dense_forward`` per layer, for x of shape (batch, n_in)
-    or (n_in,). The Numba twin reuses it for batches too large for its single compiled call."""
+    """The layer loop, one backend's ``dense_forward`` per layer, for x of shape (batch, n_in).
+    The Numba twin reuses it for batches too large for its single compiled call."""
     h, start = x, 0
-    rows = x.shape[0] if x.ndim == 2 else 1
     for W, b, name, alpha in layers:
         n_out = W.shape[1]
-        size = rows * n_out
-        out = scratch[start : start + size].reshape(*x.shape[:-1], n_out)
+        size = len(x) * n_out
+        out = scratch[start : start + size].reshape(len(x), n_out)
         h = dense_forward_kernel(h, W, b, name, alpha, out)
         start += size
     return h
