@@ -75,6 +75,7 @@ def test_train_quick_writes_results_and_reports_missing_peers_and_backend(
     assert set(rows[0]) >= {"batch_size", "system", "optimizer", "epoch_s", "ratio_floor"}
     status = {(r["system"], r["optimizer"], r["batch_size"]): r["status"] for r in rows}
     assert status[("floor", "-", "64")] == "ok"
+    assert status[("floor+update", "sgd", "64")] == "ok"  # on the NumPy backend here
     assert status[("tinynn-numpy", "adam", "100")] == "ok"
     assert status[("tinynn-numba", "sgd", "64")] == "missing"
     assert status[("torch", "adam-fused", "100")] == "missing"
@@ -253,6 +254,32 @@ def test_gemm_floor_computes_the_products_it_claims():
     np.testing.assert_allclose(floor.grad_outputs[1][:5], grad_out @ w3.T, rtol=1e-4)
     # 2·Σab forward + 2·Σab for dW + 2·Σab for dX of every layer but the first
     assert mlp.gemm_flops_per_sample([6, 5, 4, 3]) == 2 * 62 + 2 * 62 + 2 * 32
+
+
+def test_gemm_floor_with_sgd_steps_every_weight_with_the_backend_kernel():
+    calls = []
+
+    class Optim:
+        @staticmethod
+        def sgd_update(param, grad, momentum_buffer, lr, *rest):
+            calls.append((param, grad, lr))
+
+    class Ops:
+        optim = Optim
+
+    x, _ = mlp.synthetic_data(20, 6, seed=1)
+    floor = mlp.GemmFloorWithSgd(x, [6, 5, 4, 3], batch_size=8, seed=0, ops=Ops)
+    floor.step(np.array([3, 0, 7]))
+    assert len(calls) == 3
+    assert all(
+        param is weight and grad is grad_weight
+        for (param, grad, _), weight, grad_weight in zip(
+            calls, floor.weights, floor.grad_weights, strict=True
+        )
+    )
+    for (_, _, lr), w, dw in zip(calls, floor.weights, floor.grad_weights, strict=True):
+        assert 0 < lr <= 1e-9  # small enough to leave the weights, and the timing, alone
+        assert np.abs(lr * dw).max() < 1e-6 * np.abs(w).max()
 
 
 def test_summary_statistics_and_targets():

@@ -137,3 +137,29 @@ class GemmFloor:
             np.matmul(inputs[i].T, grad_z, out=self.grad_weights[i])
             if i > 0:  # nobody needs dL/dx of the data
                 np.matmul(grad_z, self.weights[i].T, out=self.grad_outputs[i - 1][:m])
+
+
+class GemmFloorWithSgd(GemmFloor):
+    """The floor plus the one pass no SGD trainer can skip: W ← W − lr·dW for every layer
+    after each step, through a tinynn backend's ``sgd_update`` kernel (``ops``: the Numba one
+    when it imports, one fused pass per array).
+
+    Not a yardstick but a measured reference point: its distance from the floor is what the
+    update alone costs. At one thread that is a few percent. With a two-thread BLAS it is much
+    more, because the update reads gradients that the other core's BLAS thread has just
+    written. The learning rate is tiny so the weights, and the timing, do not drift.
+    """
+
+    def __init__(
+        self, x: np.ndarray, sizes: Sequence[int], batch_size: int, seed: int, ops
+    ) -> None:
+        super().__init__(x, sizes, batch_size, seed)
+        self.ops = ops
+        self.no_momentum = np.empty(0, dtype=x.dtype)
+
+    def step(self, indices: np.ndarray) -> None:
+        super().step(indices)
+        for weight, grad in zip(self.weights, self.grad_weights, strict=True):
+            self.ops.optim.sgd_update(
+                weight, grad, self.no_momentum, 1e-12, 0.0, 0.0, False, 0.0, False
+            )

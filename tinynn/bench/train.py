@@ -4,6 +4,8 @@ Every contender trains on the same seeded synthetic data (60,000 × 784 float32,
 with softmax cross-entropy, at each batch size:
 
     floor          the GEMM-only epoch of ``tinynn.bench.mlp.GemmFloor``: the yardstick
+    floor+update   the floor plus an SGD update of its weights after every step
+                   (``GemmFloorWithSgd``): what the one unavoidable optimizer pass costs
     tinynn-numpy   Sequential.fit on the NumPy backend, SGD and Adam
     tinynn-numba   the same on the Numba backend ("missing" until tinynn.kernels lists it)
     torch          PyTorch CPU with the same thread count: SGD, Adam, Adam(fused=True)
@@ -92,6 +94,15 @@ def contenders(args, backends, torch, sklearn_nn, x, y, sizes, batch_size):
     found: dict[tuple[str, str], Any] = {
         ("floor", "-"): mlp.GemmFloor(x, sizes, batch_size, args.seed)
     }
+    if "sgd" in args.optimizers:
+        available = [ops for ops in backends.values() if ops != common.MISSING]
+        numba_ops = backends.get("numba", common.MISSING)
+        fastest = numba_ops if numba_ops != common.MISSING else next(iter(available), None)
+        found[("floor+update", "sgd")] = (
+            common.MISSING
+            if fastest is None
+            else mlp.GemmFloorWithSgd(x, sizes, batch_size, args.seed, fastest)
+        )
     for backend, ops in backends.items():
         for optimizer in args.optimizers:
             found[(f"tinynn-{backend}", optimizer)] = (
