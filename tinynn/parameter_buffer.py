@@ -19,6 +19,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from tinynn.runtime import aligned_empty
+
 
 def pack_parameters(layers: Sequence) -> tuple[np.ndarray, np.ndarray]:
     """Move every parameter and gradient of ``layers`` into two flat arrays; return them.
@@ -51,16 +53,16 @@ def pack_parameters(layers: Sequence) -> tuple[np.ndarray, np.ndarray]:
     return flat_params, flat_grads
 
 
-def _aligned_zeros(size: int, dtype: np.dtype, alignment: int = 64) -> np.ndarray:
+def _aligned_zeros(size: int, dtype: np.dtype) -> np.ndarray:
     """Zeros whose first element starts a 64-byte cache line (NumPy only promises 16 bytes).
 
     Only the start is aligned. A parameter further in is aligned when the sizes before it
     are multiples of 64 bytes, as in 784-256-256-10, whose weight matrices then all start a
     cache line: one-sample predict measured about 1 µs faster (of 12-16) on AVX-512 that way.
     """
-    raw = np.zeros(size * np.dtype(dtype).itemsize + alignment, dtype=np.uint8)
-    start = -raw.ctypes.data % alignment
-    return raw[start : start + size * np.dtype(dtype).itemsize].view(dtype)
+    array = aligned_empty(size, dtype)
+    array.fill(0)
+    return array
 
 
 def is_packed(layers: Sequence, flat_params: np.ndarray | None) -> bool:

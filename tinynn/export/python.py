@@ -7,14 +7,16 @@
     model = digits_model.load()         # reads digits_model_weights.npz beside the module
     model.predict(x)
 
-The module is ``tinynn/runtime.py`` itself (it imports nothing from tinynn), with a comment on
-top and a ``load()`` function at the end. The weights file is a slim tinynn model file: the
+The module is the ``tinynn.runtime`` package (which imports nothing else from tinynn) joined
+into one file by ``standalone_source``, with a comment on top and a ``load()`` function at
+the end. The weights file is a slim tinynn model file: the
 model config and its weights, without optimizer state or random-generator states, so
 ``tinynn.load_model`` still opens it.
 """
 
 from __future__ import annotations
 
+import ast
 import io
 import json
 import re
@@ -48,6 +50,32 @@ def load() -> InferenceModel:
 '''
 
 
+#: The runtime package's modules, each after the ones it imports from.
+RUNTIME_PARTS = ("activations", "model_file", "inference")
+
+
+def standalone_source() -> str:
+    """The ``tinynn.runtime`` package as the source of one module that needs only NumPy.
+
+    Its parts are joined in dependency order under the package docstring. The imports between
+    them are dropped, since the parts now share one namespace, and ``from __future__`` is
+    stated once at the top, where Python requires it.
+    """
+    folder = Path(runtime.__file__).parent
+    docstring = ast.get_docstring(ast.parse((folder / "__init__.py").read_text("utf-8")))
+    pieces = [f'"""{docstring}\n"""\n\nfrom __future__ import annotations\n']
+    for name in RUNTIME_PARTS:
+        text = (folder / f"{name}.py").read_text("utf-8")
+        lines = text.splitlines(keepends=True)
+        for node in reversed(ast.parse(text).body):
+            if isinstance(node, ast.ImportFrom) and (
+                node.module == "__future__" or (node.module or "").startswith("tinynn.runtime.")
+            ):
+                del lines[node.lineno - 1 : node.end_lineno]
+        pieces.append(f"\n\n# -- {name} " + "-" * (86 - len(name)) + "\n\n" + "".join(lines))
+    return "".join(pieces)
+
+
 def export_python(spec: runtime.ModelSpec, model_path: Path, output: Path) -> list[Path]:
     """Write the runtime module to ``output`` and the weights to ``<stem>_weights.npz``."""
     if output.suffix != ".py" or not output.stem.isidentifier():
@@ -62,7 +90,7 @@ def export_python(spec: runtime.ModelSpec, model_path: Path, output: Path) -> li
     # The file name goes into a comment: keep it to one line of plain characters.
     source_name = re.sub(r"[^A-Za-z0-9_.\- ]", "_", model_path.name)
     names = {"module": output.stem, "source": source_name, "weights": weights.name}
-    source = Path(runtime.__file__).read_text(encoding="utf-8")
+    source = standalone_source()
     text = _HEADER.format(shape=shape, **names) + source.rstrip() + "\n" + _FOOTER.format(**names)
     write_atomic(weights, slim_model_file(spec))
     write_atomic(output, text.encode("utf-8"))

@@ -1,27 +1,7 @@
-"""Run a saved tinynn model with NumPy alone: load, validate, predict.
+"""A tinynn model file, read and validated into a ``ModelSpec`` without trusting anything in it.
 
-    from tinynn import runtime
-    model = runtime.load_model("digits.npz")   # checks the whole file first
-    p = model.predict(x)                       # x: (batch, *input_shape) -> (batch, *output_shape)
-    p0 = model.predict_one(x[0])               # one sample, the low-latency path
-
-This module imports only NumPy and the standard library, never the rest of tinynn, so
-``tinynn export MODEL --format python`` ships this very file as a standalone runtime.
-
-Reading a file never executes code from it. Before any array is used, ``read_model``:
-  * refuses files larger than ``max_bytes`` (default 1 GiB), checks every zip member's declared
-    size against that budget before reading it, and limits the config to 16 MiB;
-  * parses each ``.npy`` header itself and refuses object (pickled) dtypes, shapes that disagree
-    with the member's byte count, and anything but float32/float64 weights;
-  * accepts only the layer classes in ``LAYER_CLASSES`` and activations in ``ACTIVATIONS``;
-  * checks every declared size (at most ``MAX_SAMPLE_SIZE`` values per sample, summed over
-    the layers), every weight shape against the layer config (units, input shape), and that
-    weights are finite.
-Problems raise ``ModelFileError`` (a ValueError) naming the file, the part and what was expected.
-
-Speed: everything is prepared at load. Dense kernels are stored transposed, (units, n_in) and
-contiguous, so one sample is a single BLAS matrix-vector product written into a preallocated
-buffer, followed by in-place bias and activation. A call checks only the input's shape.
+See the package docstring for every check ``read_model`` makes. Exporters (C, ONNX) read the
+same ``ModelSpec``.
 """
 
 from __future__ import annotations
@@ -29,14 +9,14 @@ from __future__ import annotations
 import json
 import math
 import os
-import threading
 import zipfile
 import zlib
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from tinynn.runtime.activations import ACTIVATIONS
 
 FORMAT, FORMAT_VERSION = "tinynn.model", 1
 MAX_FILE_BYTES = 1 << 30
@@ -53,74 +33,6 @@ DEFAULT_ALPHA = {"leaky_relu": 0.2, "elu": 1.0}
 
 class ModelFileError(ValueError):
     """A model file that is corrupt, truncated, crafted, or inconsistent with its own config."""
-
-
-# -- activations: out[...] = f(x), the same formulas as tinynn.kernels.numpy_ops -------------
-
-_ZERO = np.zeros((), np.float32)  # a 0-d array: np.maximum converts it faster than 0.0
-
-
-def _linear(x: np.ndarray, alpha: float, out: np.ndarray) -> np.ndarray:
-    np.copyto(out, x)
-    return out
-
-
-def _sigmoid(x: np.ndarray, alpha: float, out: np.ndarray) -> np.ndarray:
-    """(1 + tanh(x/2)) / 2: equal to 1 / (1 + e^-x), and it never overflows."""
-    np.multiply(x, 0.5, out=out)
-    np.tanh(out, out=out)
-    out += 1.0
-    out *= 0.5
-    return out
-
-
-def _tanh(x: np.ndarray, alpha: float, out: np.ndarray) -> np.ndarray:
-    return np.tanh(x, out=out)
-
-
-def _relu(x: np.ndarray, alpha: float, out: np.ndarray) -> np.ndarray:
-    return np.maximum(x, _ZERO, out=out)
-
-
-def _leaky_relu(x: np.ndarray, alpha: float, out: np.ndarray) -> np.ndarray:
-    return np.multiply(x, np.where(x > 0, 1.0, alpha), out=out)
-
-
-def _elu(x: np.ndarray, alpha: float, out: np.ndarray) -> np.ndarray:
-    np.copyto(out, np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0))))
-    return out
-
-
-def _softplus(x: np.ndarray, alpha: float, out: np.ndarray) -> np.ndarray:
-    return np.logaddexp(0.0, x, out=out)
-
-
-def _softmax(x: np.ndarray, alpha: float, out: np.ndarray) -> np.ndarray:
-    """Over the last axis, minus the row maximum first so that no exponent overflows."""
-    if x.ndim == 1:  # one sample: on a short vector, an argmax index and Python's sum of a
-        # list cost less than NumPy's reductions (about 1.5 µs less on a 10-class output)
-        np.subtract(x, x[x.argmax()], out=out)
-        np.exp(out, out=out)
-        return np.divide(out, sum(out.tolist()) if len(out) <= 256 else out.sum(), out=out)
-    np.subtract(x, x.max(axis=-1, keepdims=True), out=out)
-    np.exp(out, out=out)
-    out /= out.sum(axis=-1, keepdims=True)
-    return out
-
-
-ACTIVATIONS = {
-    "linear": _linear,
-    "sigmoid": _sigmoid,
-    "tanh": _tanh,
-    "relu": _relu,
-    "leaky_relu": _leaky_relu,
-    "elu": _elu,
-    "softplus": _softplus,
-    "softmax": _softmax,
-}
-
-
-# -- the validated description of a model -------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -368,166 +280,3 @@ def _activation(spec: Any, what: str, fail) -> tuple[str, float]:
     if name in DEFAULT_ALPHA and alpha <= 0:
         raise fail(f"{what} {name} alpha is {alpha}; it must be > 0")
     return name, float(alpha)
-
-
-# -- inference ----------------------------------------------------------------------------
-
-
-class _Dense:
-    """y = f(x W + b). W is kept transposed, (units, n_in) and contiguous: for one sample
-    ``np.dot(W.T, x)`` is a plain BLAS matrix-vector product over contiguous rows."""
-
-    def __init__(self, layer: LayerSpec) -> None:
-        self.kernel_t = _aligned_copy(layer.kernel.T)
-        self.bias = None if layer.bias is None else np.ascontiguousarray(layer.bias)
-        self.activation = None if layer.activation == "linear" else ACTIVATIONS[layer.activation]
-        self.alpha = layer.alpha
-        self.out = np.empty(layer.output_shape, layer.dtype)  # reused by every ``one`` call
-
-    def one(self, x: np.ndarray) -> np.ndarray:
-        out = self.out
-        np.dot(self.kernel_t, x, out=out)
-        if self.bias is not None:
-            np.add(out, self.bias, out=out)
-        if self.activation is not None:
-            self.activation(out, self.alpha, out)
-        return out
-
-    def batch(self, x: np.ndarray) -> np.ndarray:
-        out = np.matmul(x, self.kernel_t.T)
-        if self.bias is not None:
-            out += self.bias
-        if self.activation is not None:
-            self.activation(out, self.alpha, out)
-        return out
-
-
-def _aligned_copy(array: np.ndarray, alignment: int = 64) -> np.ndarray:
-    """A C-contiguous copy starting on an ``alignment``-byte boundary. NumPy only promises 16
-    bytes; BLAS vector loads that straddle two cache lines cost ~4% of one-sample latency."""
-    buffer = np.empty(array.nbytes + alignment, dtype=np.uint8)
-    start = -buffer.ctypes.data % alignment
-    copy = buffer[start : start + array.nbytes].view(array.dtype).reshape(array.shape)
-    copy[...] = array
-    return copy
-
-
-class _Activation:
-    def __init__(self, layer: LayerSpec) -> None:
-        self.activation, self.alpha = ACTIVATIONS[layer.activation], layer.alpha
-        self.out = np.empty(layer.output_shape, layer.dtype)
-
-    def one(self, x: np.ndarray) -> np.ndarray:
-        return self.activation(x, self.alpha, self.out)
-
-    def batch(self, x: np.ndarray) -> np.ndarray:
-        return self.activation(x, self.alpha, np.empty_like(x))
-
-
-class _Reshape:
-    def __init__(self, shape: tuple[int, ...]) -> None:
-        self.shape = shape
-
-    def one(self, x: np.ndarray) -> np.ndarray:
-        return x.reshape(self.shape)
-
-    def batch(self, x: np.ndarray) -> np.ndarray:
-        return x.reshape((len(x), *self.shape))
-
-
-class _Cast:
-    """A layer computing in another dtype than the one before it (tinynn casts its input)."""
-
-    def __init__(self, dtype: np.dtype) -> None:
-        self.dtype = dtype
-
-    def one(self, x: np.ndarray) -> np.ndarray:
-        return x.astype(self.dtype)
-
-    batch = one
-
-
-class InferenceModel:
-    """A validated model ready to predict. Build it with ``load_model(path)``.
-
-    Attributes: ``input_shape`` and ``output_shape`` (one sample, no batch axis), ``dtype``,
-    ``spec`` (the ``ModelSpec`` read from the file) and ``metadata`` (what training recorded).
-    Safe to share between threads: a call that finds the single-sample buffers busy computes
-    with fresh arrays instead.
-    """
-
-    def __init__(self, spec: ModelSpec) -> None:
-        self.spec, self.metadata = spec, spec.metadata
-        self.input_shape, self.output_shape, self.dtype = (
-            spec.input_shape,
-            spec.output_shape,
-            spec.dtype,
-        )
-        steps: list[Any] = []
-        dtype = spec.dtype
-        for layer in spec.layers:
-            if layer.dtype != dtype:
-                steps.append(_Cast(layer.dtype))
-                dtype = layer.dtype
-            if layer.class_name == "Dense":
-                steps.append(_Dense(layer))
-            elif layer.class_name == "Activation":
-                steps.append(_Activation(layer))
-            elif layer.class_name in ("Flatten", "Reshape"):
-                steps.append(_Reshape(layer.output_shape))
-        if dtype != spec.dtype:
-            steps.append(_Cast(spec.dtype))
-        self._one = tuple(step.one for step in steps)  # bound methods: no lookups per call
-        self._batch = tuple(step.batch for step in steps)
-        self._lock = threading.Lock()
-
-    def predict_one(self, sample: Any) -> np.ndarray:
-        """Output (*output_shape) for one sample of shape ``input_shape``: the fast path."""
-        x = np.ascontiguousarray(sample, dtype=self.dtype)
-        if x.shape != self.input_shape:
-            raise ValueError(f"expected one sample of shape {self.input_shape}, got {x.shape}")
-        if not self._lock.acquire(blocking=False):  # another thread is using the buffers
-            return self._run_batch(x[None])[0]
-        try:
-            for step in self._one:
-                x = step(x)
-            return x.astype(self.dtype)  # a copy: the buffer is reused by the next call
-        finally:
-            self._lock.release()
-
-    def predict(self, x: Any, batch_size: int | None = None) -> np.ndarray:
-        """Outputs (batch, *output_shape) for x of shape (batch, *input_shape).
-
-        ``batch_size`` bounds memory by predicting that many rows at a time.
-        """
-        x = np.asarray(x)
-        if x.shape[1:] != self.input_shape or x.ndim != len(self.input_shape) + 1:
-            raise ValueError(
-                f"expected a batch of shape (batch, {', '.join(map(str, self.input_shape))}), "
-                f"got {x.shape}; use predict_one for a single sample"
-            )
-        if len(x) == 1:
-            return self.predict_one(x[0])[None]
-        if batch_size is None or batch_size >= len(x):
-            return self._run_batch(x)
-        return np.concatenate(
-            [self._run_batch(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
-        )
-
-    def _run_batch(self, x: np.ndarray) -> np.ndarray:
-        h = np.array(x, dtype=self.dtype)  # a copy, so nothing below can write into the input
-        for step in self._batch:
-            h = step(h)
-        return h
-
-    def __call__(self, x: Any) -> np.ndarray:
-        return self.predict(x)
-
-    def __repr__(self) -> str:
-        kinds = " -> ".join(layer.class_name for layer in self.spec.layers)
-        return f"<InferenceModel {self.input_shape} -> {self.output_shape}: {kinds}>"
-
-
-def load_model(path: str | os.PathLike, max_bytes: int = MAX_FILE_BYTES) -> InferenceModel:
-    """Read, validate and prepare a model file written by tinynn's ``model.save(path)``."""
-    return InferenceModel(read_model(Path(path), max_bytes=max_bytes))
