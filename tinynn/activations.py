@@ -144,6 +144,37 @@ class Softmax(ActivationFunction):
     name = kernel_name = "softmax"
 
 
+# -- what layers call: the backend's kernel for a built-in activation, else the class's own ---
+# ``ops`` is a layer's kernel backend (``layer.ops``), so the NumPy or Numba kernel runs.
+
+
+def fused_forward(
+    ops: Any,
+    activation: ActivationFunction,
+    x: np.ndarray,
+    W: np.ndarray,
+    b: np.ndarray | None,
+    out: np.ndarray,
+    apply_activation: bool = True,
+) -> tuple[np.ndarray, str]:
+    """y = f(x W + b) written into ``out``, and the name ``unfuse_backward`` needs later.
+
+    Shapes: x (M, n_in), W (n_in, n_out), b (n_out,) or None; ``out`` (…, n_out) holds M rows,
+    e.g. (batch, Ho, Wo, filters) for a convolution, and y has its shape. A built-in activation
+    runs fused in ``ops.dense_forward``; one without a kernel gets z = x W + b from the kernel
+    and then runs its own forward. With ``apply_activation=False`` y is z itself.
+
+    Returns (y, applied): applied is the kernel name used, or "custom".
+    Dense, Conv2D and SeparableConv2D share this step.
+    """
+    kernel = activation.kernel_name if apply_activation else "linear"
+    rows = out.reshape(-1, out.shape[-1])
+    ops.dense_forward(x, W, b, kernel or "linear", activation.alpha, rows)
+    if kernel is None:
+        return activation.forward(out), "custom"
+    return out, kernel
+
+
 def unfuse_backward(
     activation: ActivationFunction, applied: str, grad_output: np.ndarray
 ) -> tuple[np.ndarray, str]:
@@ -156,6 +187,32 @@ def unfuse_backward(
     if applied == "custom":
         return activation.backward(grad_output), "linear"
     return grad_output, applied
+
+
+def forward_in_place(ops: Any, activation: ActivationFunction, z: np.ndarray) -> np.ndarray:
+    """y = f(z), any shape: written over z by the backend's kernel for a built-in activation;
+    an activation without a kernel runs its own forward and returns its own array.
+
+    DepthwiseConv2D and Residual share this step, after their bias add or sum.
+    """
+    if activation.kernel_name is None:
+        return activation.forward(z)
+    ops.activation_forward(activation.kernel_name, z, activation.alpha, z)
+    return z
+
+
+def backward_into(
+    ops: Any, activation: ActivationFunction, y: np.ndarray, grad: np.ndarray, out: np.ndarray
+) -> np.ndarray:
+    """dL/dz = dL/dy ⊙ f'(z) from the cached y = f(z), all of y's shape, written into ``out``
+    by the backend's kernel; an activation without a kernel runs its own backward (from the y
+    it cached itself) and leaves ``out`` unused.
+
+    The backward half of ``forward_in_place``.
+    """
+    if activation.kernel_name is None:
+        return activation.backward(grad)
+    return ops.activation_backward(activation.kernel_name, y, grad, activation.alpha, out)
 
 
 ACTIVATIONS: dict[str, type[ActivationFunction]] = {

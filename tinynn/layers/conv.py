@@ -178,20 +178,15 @@ class Conv2D(Layer):
             im2col = getattr(self.ops, "im2col", numpy_conv.im2col)
             cols = self._buffer("cols", (x.shape[0], ho, wo, patch))
             im2col(x, self.kernel_size, self.strides, self.dilation_rate, self.pads, cols)
-        kernel = self.activation.kernel_name
-        y = self._buffer("y", (x.shape[0], ho, wo, filters))
-        self.ops.dense_forward(
+        y, self._applied_activation = activations.fused_forward(
+            self.ops,
+            self.activation,
             cols.reshape(-1, patch),
             self.params["W"].reshape(patch, filters),
             self.params.get("b"),
-            kernel or "linear",
-            self.activation.alpha,
-            y.reshape(-1, filters),
+            self._buffer("y", (x.shape[0], ho, wo, filters)),
         )
-        if kernel is None:
-            y = self.activation.forward(y)
         self._cols, self._y = cols, y
-        self._applied_activation = kernel or "custom"
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray | None:

@@ -81,16 +81,16 @@ class Dense(Layer):
 
     def _forward(self, x: np.ndarray, apply_activation: bool) -> np.ndarray:
         x = self._prepare_input(x)
-        kernel = self.activation.kernel_name if apply_activation else "linear"
-        custom = apply_activation and kernel is None
-        y = self._buffer("y", (x.shape[0], self.units))
-        self.ops.dense_forward(
-            x, self.params["W"], self.params.get("b"), kernel or "linear", self.activation.alpha, y
+        y, self._applied_activation = activations.fused_forward(
+            self.ops,
+            self.activation,
+            x,
+            self.params["W"],
+            self.params.get("b"),
+            self._buffer("y", (x.shape[0], self.units)),
+            apply_activation,
         )
-        if custom:
-            y = self.activation.forward(y)
         self._x, self._y = x, y
-        self._applied_activation = "custom" if custom else kernel
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray | None:

@@ -184,11 +184,7 @@ class DepthwiseConv2D(_Depthwise):
         y = self._depthwise(x, "y")
         if self.use_bias:
             y += self.params["b"]
-        kernel = self.activation.kernel_name
-        if kernel is None:
-            y = self.activation.forward(y)
-        else:
-            self.ops.activation_forward(kernel, y, self.activation.alpha, y)
+        y = activations.forward_in_place(self.ops, self.activation, y)
         self._x, self._y = x, y
         return y
 
@@ -197,12 +193,8 @@ class DepthwiseConv2D(_Depthwise):
         if self._x is None:
             raise RuntimeError(f"{self.name}.backward called before forward")
         grad = np.asarray(grad_output, dtype=self.dtype)
-        kernel = self.activation.kernel_name
-        if kernel is None:
-            grad_z = self.activation.backward(grad)
-        else:
-            out = self._buffer("grad_z", self._y.shape)
-            grad_z = self.ops.activation_backward(kernel, self._y, grad, self.activation.alpha, out)
+        out = self._buffer("grad_z", self._y.shape)
+        grad_z = activations.backward_into(self.ops, self.activation, self._y, grad, out)
         if self.use_bias:
             np.sum(grad_z, axis=(0, 1, 2), out=self.grads["b"])
         return self._depthwise_backward(grad_z)
@@ -281,20 +273,15 @@ class SeparableConv2D(_Depthwise):
         x = self._prepare_input(x)
         z = self._depthwise(x, "z")
         mid, filters = z.shape[-1], self.filters
-        kernel = self.activation.kernel_name
-        y = self._buffer("y", (*z.shape[:3], filters))
-        self.ops.dense_forward(
+        y, self._applied_activation = activations.fused_forward(
+            self.ops,
+            self.activation,
             z.reshape(-1, mid),
             self.params["pointwise"].reshape(mid, filters),
             self.params.get("b"),
-            kernel or "linear",
-            self.activation.alpha,
-            y.reshape(-1, filters),
+            self._buffer("y", (*z.shape[:3], filters)),
         )
-        if kernel is None:
-            y = self.activation.forward(y)
         self._x, self._z, self._y = x, z, y
-        self._applied_activation = kernel or "custom"
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray | None:

@@ -186,11 +186,7 @@ class Residual(Layer):
         for layer in self.shortcut or []:
             s = layer.forward(s, training=training)
         y = np.add(h, s, out=self._buffer("y", h.shape))
-        kernel = self.activation.kernel_name
-        if kernel is None:
-            y = self.activation.forward(y)
-        else:
-            self.ops.activation_forward(kernel, y, self.activation.alpha, y)
+        y = activations.forward_in_place(self.ops, self.activation, y)
         self._y = y
         return y
 
@@ -198,12 +194,8 @@ class Residual(Layer):
         if self._y is None:
             raise RuntimeError(f"{self.name}.backward called before forward")
         grad = np.asarray(grad_output, dtype=self.dtype)
-        kernel = self.activation.kernel_name
-        if kernel is None:
-            grad_z = self.activation.backward(grad)
-        else:
-            out = self._buffer("grad_z", self._y.shape)
-            grad_z = self.ops.activation_backward(kernel, self._y, grad, self.activation.alpha, out)
+        out = self._buffer("grad_z", self._y.shape)
+        grad_z = activations.backward_into(self.ops, self.activation, self._y, grad, out)
         grad_block = grad_z
         for layer in reversed(self.block):
             grad_block = layer.backward(grad_block)
