@@ -131,6 +131,17 @@ def test_wrong_shapes_are_refused_before_the_compiled_code_runs():
         numba_conv.depthwise_conv2d_forward(
             x, np.zeros((3, 3, 2, 1)), (1, 1), (1, 1), (0, 0, 0, 0), np.zeros((2, 3, 3, 2))
         )
+    with pytest.raises(ValueError, match="W has shape"):  # it would write past grad_W's end
+        numba_conv.depthwise_conv2d_backward(
+            x,
+            np.zeros((3, 3, 2, 1)),
+            np.zeros((2, 3, 3, 2)),
+            (1, 1),
+            (1, 1),
+            (0, 0, 0, 0),
+            np.zeros((3, 3, 2, 1)),
+            np.zeros_like(x),
+        )
     with pytest.raises(ValueError, match="argmax"):
         numba_pooling.max_pool2d_forward(
             x, (2, 2), (2, 2), (0, 0, 0, 0), np.zeros((2, 2, 2, 3)), np.zeros((2, 2, 2, 2))

@@ -40,9 +40,30 @@ def check_geometry(
         raise ValueError(f"output spatial size {tuple(out_hw)}; expected {expected}")
 
 
-def _check_shape(name: str, array: np.ndarray, expected: tuple[int, ...]) -> None:
+def check_shape(name: str, array: np.ndarray, expected: tuple[int, ...]) -> None:
+    """ValueError, naming the argument, unless array has exactly the expected shape."""
     if array.shape != tuple(expected):
         raise ValueError(f"{name} has shape {array.shape}; expected {tuple(expected)}")
+
+
+def _check_depthwise(
+    x: np.ndarray,
+    W: np.ndarray,
+    name: str,
+    y: np.ndarray,
+    strides: Pair,
+    dilation: Pair,
+    pads: Pads,
+) -> None:
+    """ValueError unless x (N, H, W, C), W (kh, kw, C, M) and y (N, Ho, Wo, C·M) fit together.
+
+    y is out going forward and grad_y going back. Both directions check W against x: the
+    compiled loops take C from x and would index past the end of W otherwise.
+    """
+    kh, kw, channels, multiplier = W.shape
+    check_geometry(x.shape, y.shape[1:3], (kh, kw), strides, dilation, pads)
+    check_shape("W", W, (kh, kw, x.shape[3], multiplier))
+    check_shape(name, y, (x.shape[0], *y.shape[1:3], channels * multiplier))
 
 
 @jit
@@ -90,7 +111,7 @@ def im2col(
     """
     (kh, kw), (sh, sw), (dh, dw) = kernel_size, strides, dilation
     check_geometry(x.shape, out.shape[1:3], kernel_size, strides, dilation, pads)
-    _check_shape("out", out, (x.shape[0], *out.shape[1:3], kh * kw * x.shape[3]))
+    check_shape("out", out, (x.shape[0], *out.shape[1:3], kh * kw * x.shape[3]))
     if x.shape[3] == 1:
         return numpy_conv.im2col(x, kernel_size, strides, dilation, pads, out)
     _im2col(x, kh, kw, sh, sw, dh, dw, pads[0], pads[2], out)
@@ -129,7 +150,7 @@ def col2im(
     """Add each row of cols (N, Ho, Wo, kh·kw·C) back onto out (N, H, W, C), overwritten."""
     (kh, kw), (sh, sw), (dh, dw) = kernel_size, strides, dilation
     check_geometry(out.shape, cols.shape[1:3], kernel_size, strides, dilation, pads)
-    _check_shape("cols", cols, (out.shape[0], *cols.shape[1:3], kh * kw * out.shape[3]))
+    check_shape("cols", cols, (out.shape[0], *cols.shape[1:3], kh * kw * out.shape[3]))
     if out.shape[3] == 1:  # as in im2col: NumPy's slice additions win for one channel
         return numpy_conv.col2im(cols, kernel_size, strides, dilation, pads, out)
     _col2im(cols, kh, kw, sh, sw, dh, dw, pads[0], pads[2], out)
@@ -169,10 +190,7 @@ def depthwise_conv2d_forward(
     out: np.ndarray,
 ) -> np.ndarray:
     """y[n, i, j, c·M + m] = Σ_{a, b} x_pad[n, i·s + a·d, j·s + b·d, c] · W[a, b, c, m]."""
-    kh, kw, channels, multiplier = W.shape
-    check_geometry(x.shape, out.shape[1:3], (kh, kw), strides, dilation, pads)
-    _check_shape("W", W, (kh, kw, x.shape[3], multiplier))
-    _check_shape("out", out, (x.shape[0], *out.shape[1:3], channels * multiplier))
+    _check_depthwise(x, W, "out", out, strides, dilation, pads)
     _depthwise_forward(x, W, *strides, *dilation, pads[0], pads[2], out)
     return out
 
@@ -220,13 +238,11 @@ def depthwise_conv2d_backward(
     grad_x: np.ndarray | None,
 ) -> None:
     """dL/dW (kh, kw, C, M) into grad_W, and dL/dx (N, H, W, C) into grad_x unless None."""
-    kh, kw, channels, multiplier = W.shape
-    check_geometry(x.shape, grad_y.shape[1:3], (kh, kw), strides, dilation, pads)
-    _check_shape("grad_y", grad_y, (x.shape[0], *grad_y.shape[1:3], channels * multiplier))
-    _check_shape("grad_W", grad_W, W.shape)
+    _check_depthwise(x, W, "grad_y", grad_y, strides, dilation, pads)
+    check_shape("grad_W", grad_W, W.shape)
     want_x = grad_x is not None
     if want_x:
-        _check_shape("grad_x", grad_x, x.shape)
+        check_shape("grad_x", grad_x, x.shape)
     partial_W = np.zeros((x.shape[0], *W.shape), dtype=W.dtype)
     target = grad_x if want_x else np.empty((0, 0, 0, 0), dtype=x.dtype)
     _depthwise_backward(

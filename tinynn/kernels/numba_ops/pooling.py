@@ -11,13 +11,22 @@ from __future__ import annotations
 import numpy as np
 
 from tinynn.kernels.numba_ops.config import jit, prange
-from tinynn.kernels.numba_ops.conv import check_geometry
+from tinynn.kernels.numba_ops.conv import check_geometry, check_shape
 from tinynn.kernels.numpy_ops.conv import Pads, Pair
 
 
-def _check_pair(name: str, a: np.ndarray, b: np.ndarray) -> None:
-    if a.shape != b.shape:
-        raise ValueError(f"{name} has shape {b.shape}; expected {a.shape}")
+def _check_pooling(
+    images: np.ndarray, pooled: np.ndarray, pool_size: Pair, strides: Pair, pads: Pads
+) -> None:
+    """ValueError unless images (N, H, W, C) pool to pooled (N, Ho, Wo, C) with this window.
+
+    Going forward images is x and pooled is out; going back, out and grad_y.
+    """
+    check_geometry(images.shape, pooled.shape[1:3], pool_size, strides, (1, 1), pads)
+    if pooled.shape[::3] != images.shape[::3]:
+        raise ValueError(
+            f"batch and channels must match: images {images.shape}, pooled {pooled.shape}"
+        )
 
 
 @jit
@@ -51,10 +60,8 @@ def max_pool2d_forward(
     argmax_out: np.ndarray,
 ) -> np.ndarray:
     """y = the maximum of each window; argmax_out records which offset i·pw + j won."""
-    check_geometry(x.shape, out.shape[1:3], pool_size, strides, (1, 1), pads)
-    _check_pair("argmax_out", out, argmax_out)
-    if out.shape[::3] != x.shape[::3]:
-        raise ValueError(f"out has shape {out.shape}; batch and channels must match {x.shape}")
+    _check_pooling(x, out, pool_size, strides, pads)
+    check_shape("argmax_out", argmax_out, out.shape)
     _max_forward(x, *pool_size, *strides, pads[0], pads[2], out, argmax_out)
     return out
 
@@ -93,10 +100,8 @@ def max_pool2d_backward(
     out: np.ndarray,
 ) -> np.ndarray:
     """dL/dx: each output's gradient goes to the one input that was its maximum."""
-    check_geometry(out.shape, grad_y.shape[1:3], pool_size, strides, (1, 1), pads)
-    _check_pair("argmax", grad_y, argmax)
-    if out.shape[::3] != grad_y.shape[::3]:
-        raise ValueError(f"out has shape {out.shape}; batch and channels must match grad_y")
+    _check_pooling(out, grad_y, pool_size, strides, pads)
+    check_shape("argmax", argmax, grad_y.shape)
     _max_backward(grad_y, argmax, *pool_size, *strides, pads[0], pads[2], out)
     return out
 
@@ -126,9 +131,7 @@ def avg_pool2d_forward(
     x: np.ndarray, pool_size: Pair, strides: Pair, pads: Pads, out: np.ndarray
 ) -> np.ndarray:
     """y = the mean of the real pixels in each window (padding is not counted)."""
-    check_geometry(x.shape, out.shape[1:3], pool_size, strides, (1, 1), pads)
-    if out.shape[::3] != x.shape[::3]:
-        raise ValueError(f"out has shape {out.shape}; batch and channels must match {x.shape}")
+    _check_pooling(x, out, pool_size, strides, pads)
     _avg_forward(x, *pool_size, *strides, pads[0], pads[2], out)
     return out
 
@@ -159,9 +162,7 @@ def avg_pool2d_backward(
     grad_y: np.ndarray, pool_size: Pair, strides: Pair, pads: Pads, out: np.ndarray
 ) -> np.ndarray:
     """dL/dx: each output's gradient, divided by its window's count, spread over the window."""
-    check_geometry(out.shape, grad_y.shape[1:3], pool_size, strides, (1, 1), pads)
-    if out.shape[::3] != grad_y.shape[::3]:
-        raise ValueError(f"out has shape {out.shape}; batch and channels must match grad_y")
+    _check_pooling(out, grad_y, pool_size, strides, pads)
     _avg_backward(grad_y, *pool_size, *strides, pads[0], pads[2], out)
     return out
 

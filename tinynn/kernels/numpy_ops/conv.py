@@ -40,7 +40,25 @@ def pad2d(x: np.ndarray, pads: Pads, value: float = 0.0) -> np.ndarray:
     return out
 
 
-def _offset_slices(
+def padded_zeros(x: np.ndarray, pads: Pads) -> np.ndarray:
+    """Zeros shaped like ``pad2d(x, pads)``: where a backward pass adds up its gradients."""
+    top, bottom, left, right = pads
+    n, h, w, c = x.shape
+    return np.zeros((n, h + top + bottom, w + left + right, c), dtype=x.dtype)
+
+
+def crop2d(xp: np.ndarray, pads: Pads, out: np.ndarray) -> np.ndarray:
+    """out (N, H, W, C) = xp without its ``pads``: the adjoint of ``pad2d``.
+
+    Gradients that landed on the padding are dropped; out is overwritten.
+    """
+    top, left = pads[0], pads[2]
+    h, w = out.shape[1:3]
+    out[...] = xp[:, top : top + h, left : left + w, :]
+    return out
+
+
+def offset_slices(
     i: int, j: int, out_hw: Pair, strides: Pair, dilation: Pair
 ) -> tuple[slice, slice]:
     """Rows and columns of the padded input that kernel offset (i, j) reads, one per output."""
@@ -70,7 +88,7 @@ def im2col(
     patches = out.reshape(n, ho, wo, kh, kw, channels)
     for i in range(kh):
         for j in range(kw):
-            rows, cols = _offset_slices(i, j, (ho, wo), strides, dilation)
+            rows, cols = offset_slices(i, j, (ho, wo), strides, dilation)
             patches[:, :, :, i, j, :] = xp[:, rows, cols, :]
     return out
 
@@ -90,16 +108,13 @@ def col2im(
     """
     kh, kw = kernel_size
     n, ho, wo, _ = cols.shape
-    h, w, channels = out.shape[1:]
-    top, bottom, left, right = pads
-    grad_padded = np.zeros((n, h + top + bottom, w + left + right, channels), dtype=out.dtype)
-    patches = cols.reshape(n, ho, wo, kh, kw, channels)
+    grad_padded = padded_zeros(out, pads)
+    patches = cols.reshape(n, ho, wo, kh, kw, out.shape[3])
     for i in range(kh):
         for j in range(kw):
-            rows, cols_ = _offset_slices(i, j, (ho, wo), strides, dilation)
+            rows, cols_ = offset_slices(i, j, (ho, wo), strides, dilation)
             grad_padded[:, rows, cols_, :] += patches[:, :, :, i, j, :]
-    out[...] = grad_padded[:, top : top + h, left : left + w, :]
-    return out
+    return crop2d(grad_padded, pads, out)
 
 
 def depthwise_conv2d_forward(
@@ -123,7 +138,7 @@ def depthwise_conv2d_forward(
     acc[...] = 0.0
     for i in range(kh):
         for j in range(kw):
-            rows, cols = _offset_slices(i, j, (ho, wo), strides, dilation)
+            rows, cols = offset_slices(i, j, (ho, wo), strides, dilation)
             acc += xp[:, rows, cols, :, None] * W[i, j]
     return out
 
@@ -146,17 +161,15 @@ def depthwise_conv2d_backward(
     """
     kh, kw, channels, multiplier = W.shape
     n, ho, wo, _ = grad_y.shape
-    h, w = x.shape[1:3]
-    top, left = pads[0], pads[2]
     xp = pad2d(x, pads)
     g = grad_y.reshape(n, ho, wo, channels, multiplier)
     grad_padded = np.zeros_like(xp) if grad_x is not None else None
     for i in range(kh):
         for j in range(kw):
-            rows, cols = _offset_slices(i, j, (ho, wo), strides, dilation)
+            rows, cols = offset_slices(i, j, (ho, wo), strides, dilation)
             window = xp[:, rows, cols, :]
             grad_W[i, j] = np.einsum("nhwc,nhwcm->cm", window, g)
             if grad_padded is not None:
                 grad_padded[:, rows, cols, :] += np.einsum("nhwcm,cm->nhwc", g, W[i, j])
     if grad_x is not None:
-        grad_x[...] = grad_padded[:, top : top + h, left : left + w, :]
+        crop2d(grad_padded, pads, grad_x)

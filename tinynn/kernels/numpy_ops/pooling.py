@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinynn.kernels.numpy_ops.conv import Pads, Pair, pad2d
+from tinynn.kernels.numpy_ops.conv import (
+    Pads,
+    Pair,
+    crop2d,
+    offset_slices,
+    output_size,
+    pad2d,
+    padded_zeros,
+)
 
-
-def _window_slices(i: int, j: int, out_hw: Pair, strides: Pair) -> tuple[slice, slice]:
-    """Rows and columns of the padded input at window offset (i, j), one per output pixel."""
-    rows = slice(i, i + strides[0] * (out_hw[0] - 1) + 1, strides[0])
-    cols = slice(j, j + strides[1] * (out_hw[1] - 1) + 1, strides[1])
-    return rows, cols
+# A pooling window is a conv kernel without dilation, so it reads the same strided slices.
+_NO_DILATION = (1, 1)
 
 
 def max_pool2d_forward(
@@ -38,7 +42,7 @@ def max_pool2d_forward(
     is_better = np.empty(out.shape, dtype=bool)
     for i in range(ph):
         for j in range(pw):
-            rows, cols = _window_slices(i, j, (ho, wo), strides)
+            rows, cols = offset_slices(i, j, (ho, wo), strides, _NO_DILATION)
             window = xp[:, rows, cols, :]
             if i == 0 and j == 0:
                 out[...] = window
@@ -67,16 +71,13 @@ def max_pool2d_backward(
     add up. out (N, H, W, C) is overwritten.
     """
     ph, pw = pool_size
-    n, ho, wo, channels = grad_y.shape
-    h, w = out.shape[1:3]
-    top, bottom, left, right = pads
-    grad_padded = np.zeros((n, h + top + bottom, w + left + right, channels), dtype=out.dtype)
+    ho, wo = grad_y.shape[1:3]
+    grad_padded = padded_zeros(out, pads)
     for i in range(ph):
         for j in range(pw):
-            rows, cols = _window_slices(i, j, (ho, wo), strides)
+            rows, cols = offset_slices(i, j, (ho, wo), strides, _NO_DILATION)
             grad_padded[:, rows, cols, :] += grad_y * (argmax == i * pw + j)
-    out[...] = grad_padded[:, top : top + h, left : left + w, :]
-    return out
+    return crop2d(grad_padded, pads, out)
 
 
 def window_counts(input_hw: Pair, pool_size: Pair, strides: Pair, pads: Pads) -> np.ndarray:
@@ -85,13 +86,13 @@ def window_counts(input_hw: Pair, pool_size: Pair, strides: Pair, pads: Pads) ->
     Keras divides a "same"-padded average by this count (PyTorch's count_include_pad=False).
     """
     (h, w), (top, bottom, left, right) = input_hw, pads
-    ho = (h + top + bottom - pool_size[0]) // strides[0] + 1
-    wo = (w + left + right - pool_size[1]) // strides[1] + 1
+    ho = output_size(h, pool_size[0], strides[0], 1, top + bottom)
+    wo = output_size(w, pool_size[1], strides[1], 1, left + right)
     ones = pad2d(np.ones((1, h, w, 1)), pads)
     counts = np.zeros((1, ho, wo, 1))
     for i in range(pool_size[0]):
         for j in range(pool_size[1]):
-            rows, cols = _window_slices(i, j, (ho, wo), strides)
+            rows, cols = offset_slices(i, j, (ho, wo), strides, _NO_DILATION)
             counts += ones[:, rows, cols, :]
     return counts[0]
 
@@ -106,7 +107,7 @@ def avg_pool2d_forward(
     out[...] = 0.0
     for i in range(ph):
         for j in range(pw):
-            rows, cols = _window_slices(i, j, (ho, wo), strides)
+            rows, cols = offset_slices(i, j, (ho, wo), strides, _NO_DILATION)
             out += xp[:, rows, cols, :]
     out /= window_counts(x.shape[1:3], pool_size, strides, pads).astype(out.dtype)
     return out
@@ -117,15 +118,12 @@ def avg_pool2d_backward(
 ) -> np.ndarray:
     """dL/dx: each output's gradient, divided by its window's count, spread over the window."""
     ph, pw = pool_size
-    n, ho, wo, channels = grad_y.shape
-    h, w = out.shape[1:3]
-    top, bottom, left, right = pads
-    counts = window_counts((h, w), pool_size, strides, pads).astype(out.dtype)
+    ho, wo = grad_y.shape[1:3]
+    counts = window_counts(out.shape[1:3], pool_size, strides, pads).astype(out.dtype)
     share = grad_y / counts
-    grad_padded = np.zeros((n, h + top + bottom, w + left + right, channels), dtype=out.dtype)
+    grad_padded = padded_zeros(out, pads)
     for i in range(ph):
         for j in range(pw):
-            rows, cols = _window_slices(i, j, (ho, wo), strides)
+            rows, cols = offset_slices(i, j, (ho, wo), strides, _NO_DILATION)
             grad_padded[:, rows, cols, :] += share
-    out[...] = grad_padded[:, top : top + h, left : left + w, :]
-    return out
+    return crop2d(grad_padded, pads, out)
