@@ -37,7 +37,6 @@ so a slow spell on a shared machine hits them all. A missing peer is reported as
 from __future__ import annotations
 
 import argparse
-import contextlib
 import shutil
 import subprocess
 import sys
@@ -49,7 +48,7 @@ import numpy as np
 
 import tinynn
 from tinynn import runtime
-from tinynn.bench import common, machine, output, peers
+from tinynn.bench import common, machine, options, output, peers
 from tinynn.export import export_model
 from tinynn.layers import Dense
 
@@ -166,6 +165,11 @@ def build_model(seed: int) -> tinynn.Sequential:
     return tinynn.Sequential(stack, seed=seed)
 
 
+def c_compiler() -> str | None:
+    """The C compiler on PATH that the C contenders are built with: cc, else gcc, else clang."""
+    return shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+
+
 def python_timer(fn, calls: int):
     """One repeat: seconds per call over ``calls`` back-to-back calls."""
 
@@ -180,7 +184,7 @@ def python_timer(fn, calls: int):
 
 def c_contender(model_path: Path, x: np.ndarray, folder: Path, calls: int):
     """(repeat function, outputs) for the compiled C export, or a status string."""
-    compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    compiler = c_compiler()
     if compiler is None:
         return common.MISSING
     export_model(model_path, "c", folder / "model.h")
@@ -264,7 +268,7 @@ def products_only(kernels: list[np.ndarray], x: np.ndarray, hidden: list[np.ndar
 
 def c_stream_contender(n_floats: int, folder: Path, calls: int):
     """(repeat function, None) for the weight-streaming floor, or a status string."""
-    compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    compiler = c_compiler()
     if compiler is None:
         return common.MISSING
     (folder / "stream.c").write_text(C_STREAM)
@@ -362,7 +366,7 @@ def measure(found: dict[str, object], repeats: int, reference: np.ndarray) -> li
 
 
 def compiler_version() -> str:
-    compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    compiler = c_compiler()
     if compiler is None:
         return common.MISSING
     text = subprocess.run([compiler, "--version"], capture_output=True, text=True).stdout
@@ -375,19 +379,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--threads",
-        type=common.positive_int,
+        type=options.positive_int,
         default=1,
         help="threads for NumPy's BLAS, PyTorch and onnxruntime (default: 1)",
     )
     parser.add_argument(
         "--repeats",
-        type=common.positive_int,
+        type=options.positive_int,
         default=None,
         help="timed repeats per contender (default: 31; --quick: 3)",
     )
     parser.add_argument(
         "--calls",
-        type=common.positive_int,
+        type=options.positive_int,
         default=None,
         help="calls per repeat (default: 2000; --quick: 50)",
     )
@@ -406,10 +410,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     payload = output.new_payload("latency", argv, settings)
     torch = common.import_optional("torch")
-    with contextlib.ExitStack() as stack, tempfile.TemporaryDirectory() as folder:
-        stack.enter_context(common.limit_threads(args.threads))
-        if torch is not None:
-            stack.enter_context(peers.torch_threads(torch, args.threads))
+    threads = peers.same_threads(args.threads, torch, args.threads)
+    with threads, tempfile.TemporaryDirectory() as folder:
         found = contenders(args, Path(folder))
         reference = np.asarray(found["runtime predict_one"][1], np.float64)
         rows = measure(found, args.repeats, reference)

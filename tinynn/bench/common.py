@@ -1,4 +1,4 @@
-"""What every benchmark shares: timing, statistics, options, peers, tables and result files.
+"""What every benchmark shares: timing, statistics, optional peers, backends and threads.
 
 The machines we run on are shared and noisy, so every number we quote is a *median* over
 repeats, with its inter-quartile range beside it, and every comparison is a *ratio* against a
@@ -6,12 +6,12 @@ baseline measured in the same invocation. ``interleave`` runs the contenders rou
 (one epoch of each, then the next round) so that a slow spell on the machine hits all of them
 rather than one.
 
-Printing and result files are in ``tinynn.bench.output``.
+Command-line options are in ``tinynn.bench.options``, printing and result files in
+``tinynn.bench.output``.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import importlib
 import statistics
@@ -169,6 +169,11 @@ def tinynn_backends(requested: Sequence[str]) -> dict[str, Any]:
     return found
 
 
+def backend_status(backends: dict[str, Any]) -> dict[str, str]:
+    """The JSON's "backends": "ok" for each backend ``tinynn_backends`` found, else ``MISSING``."""
+    return {name: MISSING if ops == MISSING else "ok" for name, ops in backends.items()}
+
+
 def blas_threads() -> int | None:
     """Threads NumPy's BLAS will use, as threadpoolctl reports it (None if unknown)."""
     threadpoolctl = import_optional("threadpoolctl")
@@ -190,101 +195,3 @@ def limit_threads(threads: int | None) -> Iterator[None]:
         return
     with threadpoolctl.threadpool_limits(limits=threads):
         yield
-
-
-# -- command-line options -------------------------------------------------------------------
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def int_list(text: str) -> list[int]:
-    """ "32,128,512" -> [32, 128, 512] (nargs="+" also accepts "32 128 512")."""
-    return [positive_int(part) for part in text.split(",") if part.strip()]
-
-
-def names(*valid: str) -> Callable[[str], list[str]]:
-    """An argparse type: "torch,sklearn" -> ["torch", "sklearn"], "none" -> [], and a usage
-    error naming the valid choices for anything else."""
-
-    def parse(text: str) -> list[str]:
-        chosen = [part.strip().lower() for part in text.split(",") if part.strip()]
-        if chosen == ["none"]:
-            return []
-        for name in chosen:
-            if name not in valid:
-                raise argparse.ArgumentTypeError(
-                    f"unknown name {name!r}; expected a comma-separated list of {list(valid)}"
-                    " or none"
-                )
-        return chosen
-
-    return parse
-
-
-def flatten(groups: Sequence[Sequence[Any]] | None) -> list[Any] | None:
-    """Join the lists that ``nargs="+"`` with a list type produces."""
-    if groups is None:
-        return None
-    return [item for group in groups for item in group]
-
-
-def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    """--out, --repeats, --warmup, --threads, --seed, --quick: the options of every benchmark."""
-    parser.add_argument(
-        "--out",
-        default=DEFAULT_OUT,
-        help="folder for the JSON, CSV and PNG results (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--repeats",
-        type=positive_int,
-        default=None,
-        help="timed repeats; medians are quoted (default: 3, or 1 with --quick)",
-    )
-    parser.add_argument(
-        "--warmup",
-        type=int,
-        default=1,
-        help="untimed runs before timing, which also compile JIT kernels (default: 1)",
-    )
-    parser.add_argument(
-        "--threads",
-        type=positive_int,
-        default=None,
-        help="threads for BLAS, OpenMP and PyTorch (default: what the BLAS uses now)",
-    )
-    parser.add_argument("--seed", type=int, default=0, help="seed for data and weights")
-    parser.add_argument(
-        "--quick", action="store_true", help="tiny sizes and one repeat: a smoke test"
-    )
-    parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
-
-
-def pick(value: Any, full: Any, quick: Any, is_quick: bool) -> Any:
-    """An explicit option wins; otherwise the --quick or the full-size default."""
-    if value is not None:
-        return value
-    return quick if is_quick else full
-
-
-def build_parser_for(name: str, description: str | None, add_arguments) -> argparse.ArgumentParser:
-    """The stand-alone parser of benchmark ``name`` (``python -m tinynn.bench.<name>``)."""
-    parser = argparse.ArgumentParser(
-        prog=f"tinynn bench {name}",
-        description=description,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_arguments(parser)
-    return parser
-
-
-def run_main(parser: argparse.ArgumentParser, run, argv: Sequence[str] | None) -> int:
-    """Parse ``argv`` (default: the command line), remember it for the JSON, and run."""
-    args = parser.parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)
-    return run(args)

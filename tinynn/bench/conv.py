@@ -23,14 +23,13 @@ PyTorch; faster is the goal. ``python -m tinynn.bench.conv --quick`` is a smoke 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from tinynn.bench import common, machine, mlp, output, peers
+from tinynn.bench import common, machine, mlp, options, output, peers
 
 NAME = "conv"
 IMAGE_SHAPE, N_CLASSES = (28, 28, 1), 10
@@ -153,43 +152,23 @@ class TorchLenetEpoch(peers.TorchEpoch):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    common.add_common_arguments(parser)
-    number = common.positive_int
+    options.add_common_arguments(parser)
+    number = options.positive_int
     parser.add_argument("--samples", type=number, help="28x28x1 images (60000; --quick: 256)")
     parser.add_argument("--batch-size", type=number, default=128, help="(default: 128)")
-    parser.add_argument(
-        "--backends",
-        type=common.names("numpy", "numba"),
-        default=["numpy", "numba"],
-        help="tinynn backends (default: numpy,numba; a missing one is reported)",
-    )
-    parser.add_argument(
-        "--peers", type=common.names("torch"), default=["torch"], help="torch or none (torch)"
-    )
+    options.add_backends_argument(parser)
+    options.add_peers_argument(parser, "torch")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    return common.build_parser_for("conv", __doc__, add_arguments)
+    return options.build_parser_for("conv", __doc__, add_arguments)
 
 
 def measure(args, runners, n_samples, flops_per_sample) -> list[dict[str, Any]]:
     """Time the contenders round-robin; one row each, with the ratio to PyTorch."""
-    live = {key: run for key, run in runners.items() if run != common.MISSING}
-    times, errors = common.interleave(live, args.repeats, args.warmup)
-    rows = []
-    for (system, optimizer), run in runners.items():
-        row: dict[str, Any] = dict(batch_size=args.batch_size, system=system, optimizer=optimizer)
-        if run == common.MISSING:
-            row["status"] = common.MISSING
-        elif (system, optimizer) in errors:
-            row.update(status="error", error=errors[(system, optimizer)])
-        else:
-            stats = common.summarize(times[(system, optimizer)])
-            seconds = stats["median"]
-            row.update(status="ok", epoch_s=seconds, iqr_s=stats["iqr"], final_loss=run.last_loss)
-            row.update(samples_per_s=n_samples / seconds, times_s=times[(system, optimizer)])
-            row["gflops"] = flops_per_sample * n_samples / seconds / 1e9
-        rows.append(row)
+    rows = mlp.time_epochs(
+        runners, args.repeats, args.warmup, args.batch_size, n_samples, flops_per_sample
+    )
     torch_s = next((row.get("epoch_s") for row in rows if row["system"] == "torch"), None)
     for row in rows:
         row["ratio_torch"] = common.ratio(row.get("epoch_s"), torch_s)
@@ -229,8 +208,8 @@ def contenders(args, backends, torch, x, y) -> tuple[dict[tuple[str, str], Any],
 
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark for parsed options; returns a process exit code."""
-    n_samples = common.pick(args.samples, FULL["samples"], QUICK["samples"], args.quick)
-    args.repeats = common.pick(args.repeats, FULL["repeats"], QUICK["repeats"], args.quick)
+    n_samples = options.pick(args.samples, FULL["samples"], QUICK["samples"], args.quick)
+    args.repeats = options.pick(args.repeats, FULL["repeats"], QUICK["repeats"], args.quick)
     threads = args.threads or common.blas_threads()
     torch = common.import_optional("torch") if "torch" in args.peers else None
     backends = common.tinynn_backends(args.backends)
@@ -254,21 +233,13 @@ def run(args: argparse.Namespace) -> int:
         "quick": args.quick,
     }
     payload = output.new_payload(NAME, getattr(args, "argv", None), settings)
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(common.limit_threads(args.threads))
-        if torch is not None:
-            stack.enter_context(peers.torch_threads(torch, threads))
+    with peers.same_threads(args.threads, torch, threads):
         rows = measure(args, runners, n_samples, flops_per_sample)
         payload["machine"] = machine.machine_info(args.threads)
 
     payload["rows"] = rows
-    payload["backends"] = {
-        name: common.MISSING if ops == common.MISSING else "ok" for name, ops in backends.items()
-    }
-    payload["peers"] = {
-        name: common.MISSING if torch is None else machine.package_version("torch")
-        for name in args.peers
-    }
+    payload["backends"] = common.backend_status(backends)
+    payload["peers"] = machine.peer_versions(args.peers, {"torch": (torch, "torch")})
     payload["targets"] = targets(rows, args.backends)
     report(payload, args.out, args.markdown)
     return 0
@@ -307,7 +278,7 @@ def report(payload: dict[str, Any], out_dir: str, markdown: bool = False) -> Non
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return common.run_main(build_parser(), run, argv)
+    return options.run_main(build_parser(), run, argv)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from tinynn.bench import common, machine, mlp, output
+from tinynn.bench import common, machine, mlp, options, output
 
 NAME = "depth"
 N_INPUTS, N_CLASSES = 784, 10
@@ -149,40 +149,34 @@ def targets(rows: list[dict[str, Any]], backends: Sequence[str]) -> list[dict[st
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    common.add_common_arguments(parser)
-    for option, default, text in [
-        ("--depths", "1 2 3 4 8", "hidden-layer counts at width 256"),
-        ("--widths", "64 128 256 512 1024 2048", "widths at 2 hidden layers"),
-    ]:
-        parser.add_argument(
-            option, type=common.int_list, nargs="+", default=None, help=f"{text} ({default})"
-        )
-    parser.add_argument(
-        "--samples", type=common.positive_int, default=None, help="synthetic samples (60000)"
+    options.add_common_arguments(parser)
+    options.add_int_list_argument(
+        parser, "--depths", "hidden-layer counts at width 256 (1 2 3 4 8)"
     )
-    parser.add_argument("--batch-size", type=common.positive_int, default=128)
+    options.add_int_list_argument(
+        parser, "--widths", "widths at 2 hidden layers (64 128 256 512 1024 2048)"
+    )
+    parser.add_argument(
+        "--samples", type=options.positive_int, default=None, help="synthetic samples (60000)"
+    )
+    parser.add_argument("--batch-size", type=options.positive_int, default=128)
     parser.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
     parser.add_argument(
-        "--epochs", type=common.positive_int, default=None, help="digits training epochs (20)"
+        "--epochs", type=options.positive_int, default=None, help="digits training epochs (20)"
     )
-    parser.add_argument(
-        "--backends",
-        type=common.names("numpy", "numba"),
-        default=["numpy", "numba"],
-        help="numpy,numba",
-    )
+    options.add_backends_argument(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    return common.build_parser_for("depth", __doc__, add_arguments)
+    return options.build_parser_for("depth", __doc__, add_arguments)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark for parsed options; returns a process exit code."""
     defaults = QUICK if args.quick else FULL
     settings = {
-        "depths": common.flatten(args.depths) or defaults["depths"],
-        "widths": common.flatten(args.widths) or defaults["widths"],
+        "depths": options.flatten(args.depths) or defaults["depths"],
+        "widths": options.flatten(args.widths) or defaults["widths"],
         "samples": args.samples or defaults["samples"],
         "repeats": args.repeats or defaults["repeats"],
         "epochs": args.epochs or defaults["epochs"],
@@ -208,9 +202,7 @@ def run(args: argparse.Namespace) -> int:
             rows += [{"sweep": sweep, **row} for row in measured[(depth, width)]]
         payload["machine"] = machine.machine_info(args.threads)
     payload["rows"] = rows
-    payload["backends"] = {
-        name: common.MISSING if ops == common.MISSING else "ok" for name, ops in backends.items()
-    }
+    payload["backends"] = common.backend_status(backends)
     payload["targets"] = targets(rows, args.backends)
     report(payload, args.out, args.markdown)
     return 0
@@ -261,7 +253,7 @@ def report(payload: dict[str, Any], out_dir: str, markdown: bool = False) -> Non
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return common.run_main(build_parser(), run, argv)
+    return options.run_main(build_parser(), run, argv)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from tinynn.bench import common, machine, output
+from tinynn.bench import common, machine, options, output
 
 NAME = "kernels"
 N_CLASSES = 10
@@ -226,34 +226,25 @@ def measure(case: Case, backends: dict[str, Any], settings: dict[str, Any], warm
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    common.add_common_arguments(parser)
-    parser.add_argument(
-        "--batch-sizes",
-        type=common.int_list,
-        nargs="+",
-        default=None,
-        help="batch sizes (default: 32 128 512; --quick: 16)",
+    options.add_common_arguments(parser)
+    options.add_int_list_argument(
+        parser, "--batch-sizes", "batch sizes (default: 32 128 512; --quick: 16)"
     )
     parser.add_argument(
-        "--width", type=common.positive_int, default=None, help="layer width (default: 256)"
+        "--width", type=options.positive_int, default=None, help="layer width (default: 256)"
     )
-    parser.add_argument(
-        "--min-time",
-        type=float,
-        default=None,
-        help="seconds each repeat loops over calls (default: 0.05)",
-    )
+    options.add_min_time_argument(parser, FULL["min_time"])
 
 
 def build_parser() -> argparse.ArgumentParser:
-    return common.build_parser_for("kernels", __doc__, add_arguments)
+    return options.build_parser_for("kernels", __doc__, add_arguments)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark for parsed options; returns a process exit code."""
     defaults = QUICK if args.quick else FULL
     settings = dict(defaults)
-    settings["batch_sizes"] = common.flatten(args.batch_sizes) or defaults["batch_sizes"]
+    settings["batch_sizes"] = options.flatten(args.batch_sizes) or defaults["batch_sizes"]
     settings["width"] = args.width or defaults["width"]
     settings["min_time"] = args.min_time or defaults["min_time"]
     settings["repeats"] = args.repeats or defaults["repeats"]
@@ -264,9 +255,7 @@ def run(args: argparse.Namespace) -> int:
         cases = all_cases(settings, args.seed)
         payload["rows"] = [measure(case, backends, settings, args.warmup) for case in cases]
         payload["machine"] = machine.machine_info(args.threads)
-    payload["backends"] = {
-        name: common.MISSING if ops == common.MISSING else "ok" for name, ops in backends.items()
-    }
+    payload["backends"] = common.backend_status(backends)
     report(payload, args.out, args.markdown)
     return 0
 
@@ -300,7 +289,7 @@ def report(payload: dict[str, Any], out_dir: str, markdown: bool = False) -> Non
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return common.run_main(build_parser(), run, argv)
+    return options.run_main(build_parser(), run, argv)
 
 
 if __name__ == "__main__":

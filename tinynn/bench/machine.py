@@ -15,6 +15,7 @@ import os
 import platform
 import subprocess
 import sys
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,16 @@ def package_version(name: str) -> str:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
         return common.MISSING
+
+
+def peer_versions(requested: Sequence[str], loaded: dict[str, tuple[Any, str]]) -> dict[str, str]:
+    """The JSON's "peers": each requested peer's installed version, or ``common.MISSING`` when
+    its module did not import. ``loaded``: peer name -> (its module or None, package name)."""
+    versions = {}
+    for name in requested:
+        module, package = loaded[name]
+        versions[name] = common.MISSING if module is None else package_version(package)
+    return versions
 
 
 def thread_pools() -> list[dict[str, Any]]:
@@ -132,21 +143,14 @@ def source_state() -> dict[str, Any] | None:
     """The git commit of the tinynn checkout and how many tracked files differ from it, so a
     result can be traced to the code it measured (None outside a git checkout)."""
     folder = Path(__file__).resolve().parents[2]
+
+    def git(*arguments: str) -> str:
+        command = ["git", "-C", str(folder), *arguments]
+        return subprocess.run(command, capture_output=True, text=True, timeout=5, check=True).stdout
+
     try:
-        commit = subprocess.run(
-            ["git", "-C", str(folder), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
-        changes = subprocess.run(
-            ["git", "-C", str(folder), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.splitlines()
+        commit = git("rev-parse", "--short", "HEAD").strip()
+        changes = git("status", "--porcelain", "--untracked-files=no").splitlines()
     except (OSError, subprocess.SubprocessError):
         return None
     return {"commit": commit, "modified_files": len(changes)}

@@ -1,5 +1,5 @@
-"""The training workloads shared by ``bench train`` and ``bench depth``: data, FLOP counts,
-a tinynn epoch, and the GEMM-only floor.
+"""The training workloads shared by ``bench train``, ``bench depth`` and ``bench conv``: data,
+FLOP counts, a tinynn epoch, the GEMM-only floor, and the timing of epochs into table rows.
 
 The floor is the yardstick. It is one epoch of what a perfect framework could not avoid:
 gather each shuffled batch with ``np.take`` into a preallocated buffer, then the step's matrix
@@ -18,8 +18,11 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+
+from tinynn.bench import common
 
 #: Learning rates of the benchmark optimizers: the Keras/PyTorch-style defaults.
 LEARNING_RATES = {"sgd": 0.01, "adam": 0.001}
@@ -163,3 +166,44 @@ class GemmFloorWithSgd(GemmFloor):
             self.ops.optim.sgd_update(
                 weight, grad, self.no_momentum, 1e-12, 0.0, 0.0, False, 0.0, False
             )
+
+
+def time_epochs(
+    runners: dict[tuple[str, str], Any],
+    repeats: int,
+    warmup: int,
+    batch_size: int,
+    n_samples: int,
+    flops_per_sample: int,
+) -> list[dict[str, Any]]:
+    """Time epoch runners round-robin (``common.interleave``); one table row per runner.
+
+    ``runners`` maps (system, optimizer) to an epoch over ``n_samples`` samples, or to
+    ``common.MISSING``. A row's status is "ok", "missing" or "error" (with the error's text);
+    a timed row has the median epoch seconds and their IQR, samples/s, GEMM GFLOP/s, every
+    epoch's seconds and the runner's last loss. Ratios are left to the caller, whose baselines
+    differ (the floor, PyTorch with the same optimizer, any PyTorch row).
+    """
+    live = {key: run for key, run in runners.items() if run != common.MISSING}
+    times, errors = common.interleave(live, repeats, warmup)
+    rows = []
+    for (system, optimizer), run in runners.items():
+        row: dict[str, Any] = {"batch_size": batch_size, "system": system, "optimizer": optimizer}
+        if run == common.MISSING:
+            row["status"] = common.MISSING
+        elif (system, optimizer) in errors:
+            row.update(status="error", error=errors[(system, optimizer)])
+        else:
+            stats = common.summarize(times[(system, optimizer)])
+            seconds = stats["median"]
+            row.update(
+                status="ok",
+                epoch_s=seconds,
+                iqr_s=stats["iqr"],
+                samples_per_s=n_samples / seconds,
+                gflops=flops_per_sample * n_samples / seconds / 1e9,
+                times_s=times[(system, optimizer)],
+                final_loss=getattr(run, "last_loss", None),  # the floor computes no loss
+            )
+        rows.append(row)
+    return rows

@@ -20,6 +20,7 @@ from types import ModuleType
 
 import numpy as np
 
+from tinynn.bench import common
 from tinynn.bench.mlp import LEARNING_RATES
 
 #: PyTorch optimizer variants: name -> (optimizer family, extra keyword arguments).
@@ -40,6 +41,20 @@ def torch_threads(torch: ModuleType, threads: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+@contextlib.contextmanager
+def same_threads(
+    blas_limit: int | None, torch: ModuleType | None, torch_count: int | None
+) -> Iterator[None]:
+    """Cap the BLAS and OpenMP pools at ``blas_limit`` (None: leave them as they are) and, when
+    PyTorch is loaded, run it with ``torch_count`` threads, so that tinynn and its peers are
+    timed with the same thread count."""
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(common.limit_threads(blas_limit))
+        if torch is not None:
+            stack.enter_context(torch_threads(torch, torch_count))
+        yield
 
 
 def torch_mlp(torch: ModuleType, sizes: Sequence[int], softmax: bool = False, seed: int = 0):

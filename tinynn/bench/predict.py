@@ -10,14 +10,13 @@ average; the contenders take turns, one round each per repeat.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from tinynn.bench import common, machine, mlp, output, peers
+from tinynn.bench import common, machine, mlp, options, output, peers
 
 NAME = "predict"
 SIZES = [784, 256, 256, 10]
@@ -125,33 +124,17 @@ def targets(rows: list[dict[str, Any]], backends: Sequence[str]) -> list[dict[st
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    common.add_common_arguments(parser)
-    parser.add_argument(
-        "--samples",
-        type=common.int_list,
-        nargs="+",
-        default=None,
-        help="samples per predict call (default: 1 1000; --quick: 1 100)",
+    options.add_common_arguments(parser)
+    options.add_int_list_argument(
+        parser, "--samples", "samples per predict call (default: 1 1000; --quick: 1 100)"
     )
-    parser.add_argument(
-        "--min-time",
-        type=float,
-        default=None,
-        help="seconds of calls per contender and repeat (default: 0.25)",
-    )
-    parser.add_argument(
-        "--backends",
-        type=common.names("numpy", "numba"),
-        default=["numpy", "numba"],
-        help="numpy,numba",
-    )
-    parser.add_argument(
-        "--peers", type=common.names("torch"), default=["torch"], help="torch or none (torch)"
-    )
+    options.add_min_time_argument(parser, FULL["min_time"])
+    options.add_backends_argument(parser)
+    options.add_peers_argument(parser, "torch")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    return common.build_parser_for("predict", __doc__, add_arguments)
+    return options.build_parser_for("predict", __doc__, add_arguments)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -159,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
     defaults = QUICK if args.quick else FULL
     settings = {
         "architecture": SIZES,
-        "samples": common.flatten(args.samples) or defaults["samples"],
+        "samples": options.flatten(args.samples) or defaults["samples"],
         "repeats": args.repeats or defaults["repeats"],
         "min_time": args.min_time or defaults["min_time"],
         "warmup": args.warmup,
@@ -170,21 +153,13 @@ def run(args: argparse.Namespace) -> int:
     settings["threads"] = threads
     payload = output.new_payload(NAME, getattr(args, "argv", None), settings)
     rows = []
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(common.limit_threads(args.threads))
-        if torch is not None:
-            stack.enter_context(peers.torch_threads(torch, threads))
+    with peers.same_threads(args.threads, torch, threads):
         for n_samples in settings["samples"]:
             rows += measure(args, settings, contenders(args, backends, torch, n_samples), n_samples)
         payload["machine"] = machine.machine_info(args.threads)
     payload["rows"] = rows
-    payload["backends"] = {
-        name: common.MISSING if ops == common.MISSING else "ok" for name, ops in backends.items()
-    }
-    payload["peers"] = {
-        name: common.MISSING if torch is None else machine.package_version("torch")
-        for name in args.peers
-    }
+    payload["backends"] = common.backend_status(backends)
+    payload["peers"] = machine.peer_versions(args.peers, {"torch": (torch, "torch")})
     payload["targets"] = targets(rows, args.backends)
     report(payload, args.out, args.markdown)
     return 0
@@ -219,7 +194,7 @@ def report(payload: dict[str, Any], out_dir: str, markdown: bool = False) -> Non
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return common.run_main(build_parser(), run, argv)
+    return options.run_main(build_parser(), run, argv)
 
 
 if __name__ == "__main__":

@@ -21,12 +21,11 @@ for a smoke test.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from tinynn.bench import common, machine, mlp, output, peers
+from tinynn.bench import common, machine, mlp, options, output, peers
 
 NAME = "train"
 N_INPUTS, HIDDEN, N_CLASSES = 784, (256, 256), 10
@@ -51,42 +50,28 @@ CSV_KEYS = [key for key, _, _ in COLUMNS] + ["status", "final_loss", "times_s"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    common.add_common_arguments(parser)
-    parser.add_argument(
-        "--batch-sizes",
-        type=common.int_list,
-        nargs="+",
-        default=None,
-        help="batch sizes, e.g. 32,128,512 (default: 32 128 512; --quick: 64)",
+    options.add_common_arguments(parser)
+    options.add_int_list_argument(
+        parser, "--batch-sizes", "batch sizes, e.g. 32,128,512 (default: 32 128 512; --quick: 64)"
     )
     parser.add_argument(
         "--samples",
-        type=common.positive_int,
+        type=options.positive_int,
         default=None,
         help="synthetic training samples (default: 60000; --quick: 1024)",
     )
-    parser.add_argument(
-        "--backends",
-        type=common.names("numpy", "numba"),
-        default=["numpy", "numba"],
-        help="tinynn backends (default: numpy,numba; a missing one is reported)",
-    )
-    parser.add_argument(
-        "--peers",
-        type=common.names("torch", "sklearn"),
-        default=["torch", "sklearn"],
-        help="peers to compare with: torch,sklearn or none (default: both)",
-    )
+    options.add_backends_argument(parser)
+    options.add_peers_argument(parser, "torch", "sklearn")
     parser.add_argument(
         "--optimizers",
-        type=common.names("sgd", "adam"),
+        type=options.names("sgd", "adam"),
         default=["sgd", "adam"],
         help="optimizers for tinynn and the peers (default: sgd,adam)",
     )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    return common.build_parser_for("train", __doc__, add_arguments)
+    return options.build_parser_for("train", __doc__, add_arguments)
 
 
 def contenders(args, backends, torch, sklearn_nn, x, y, sizes, batch_size):
@@ -133,29 +118,11 @@ def contenders(args, backends, torch, sklearn_nn, x, y, sizes, batch_size):
 
 
 def measure_batch_size(args, runners, batch_size, n_samples, flops_per_sample):
-    """Time the contenders of one batch size round-robin; return their table rows."""
-    live = {key: run for key, run in runners.items() if run != common.MISSING}
-    times, errors = common.interleave(live, args.repeats, args.warmup)
-    rows = []
-    for (system, optimizer), run in runners.items():
-        row: dict[str, Any] = {"batch_size": batch_size, "system": system, "optimizer": optimizer}
-        if run == common.MISSING:
-            row["status"] = common.MISSING
-        elif (system, optimizer) in errors:
-            row.update(status="error", error=errors[(system, optimizer)])
-        else:
-            stats = common.summarize(times[(system, optimizer)])
-            seconds = stats["median"]
-            row.update(
-                status="ok",
-                epoch_s=seconds,
-                iqr_s=stats["iqr"],
-                samples_per_s=n_samples / seconds,
-                gflops=flops_per_sample * n_samples / seconds / 1e9,
-                times_s=times[(system, optimizer)],
-                final_loss=getattr(run, "last_loss", None),
-            )
-        rows.append(row)
+    """Time the contenders of one batch size round-robin; their rows, with the ratios to the
+    floor and to PyTorch with the same optimizer (SGD to SGD, Adam to fused Adam)."""
+    rows = mlp.time_epochs(
+        runners, args.repeats, args.warmup, batch_size, n_samples, flops_per_sample
+    )
     epoch = {(row["system"], row["optimizer"]): row.get("epoch_s") for row in rows}
     for row in rows:
         row["ratio_floor"] = common.ratio(row.get("epoch_s"), epoch.get(("floor", "-")))
@@ -194,11 +161,11 @@ def targets(rows: list[dict[str, Any]], backends: Sequence[str]) -> list[dict[st
 
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark for parsed options; returns a process exit code."""
-    batch_sizes = common.pick(
-        common.flatten(args.batch_sizes), FULL["batch_sizes"], QUICK["batch_sizes"], args.quick
+    batch_sizes = options.pick(
+        options.flatten(args.batch_sizes), FULL["batch_sizes"], QUICK["batch_sizes"], args.quick
     )
-    n_samples = common.pick(args.samples, FULL["samples"], QUICK["samples"], args.quick)
-    args.repeats = common.pick(args.repeats, FULL["repeats"], QUICK["repeats"], args.quick)
+    n_samples = options.pick(args.samples, FULL["samples"], QUICK["samples"], args.quick)
+    args.repeats = options.pick(args.repeats, FULL["repeats"], QUICK["repeats"], args.quick)
     sizes = mlp.layer_sizes(N_INPUTS, HIDDEN, N_CLASSES)
     flops_per_sample = mlp.gemm_flops_per_sample(sizes)
     threads = args.threads or common.blas_threads()
@@ -229,26 +196,16 @@ def run(args: argparse.Namespace) -> int:
         },
     )
     rows = []
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(common.limit_threads(args.threads))
-        if torch is not None:
-            stack.enter_context(peers.torch_threads(torch, threads))
+    with peers.same_threads(args.threads, torch, threads):
         for batch_size in batch_sizes:
             runners = contenders(args, backends, torch, sklearn_nn, x, y, sizes, batch_size)
             rows += measure_batch_size(args, runners, batch_size, n_samples, flops_per_sample)
         payload["machine"] = machine.machine_info(args.threads)
 
     payload["rows"] = rows
-    payload["backends"] = {
-        name: common.MISSING if ops == common.MISSING else "ok" for name, ops in backends.items()
-    }
+    payload["backends"] = common.backend_status(backends)
     loaded = {"torch": (torch, "torch"), "sklearn": (sklearn_nn, "scikit-learn")}
-    payload["peers"] = {
-        name: common.MISSING
-        if loaded[name][0] is None
-        else machine.package_version(loaded[name][1])
-        for name in args.peers
-    }
+    payload["peers"] = machine.peer_versions(args.peers, loaded)
     payload["targets"] = targets(rows, args.backends)
     report(payload, args.out, args.markdown)
     return 0
@@ -302,7 +259,7 @@ def report(payload: dict[str, Any], out_dir: str, markdown: bool = False) -> Non
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return common.run_main(build_parser(), run, argv)
+    return options.run_main(build_parser(), run, argv)
 
 
 if __name__ == "__main__":
