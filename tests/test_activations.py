@@ -100,12 +100,14 @@ def test_alpha_must_be_positive(cls, alpha):
         cls(alpha=alpha)
 
 
-def test_base_class_without_kernel_says_what_to_override():
+def test_base_class_says_what_to_implement():
     class Half(activations.ActivationFunction):
         name = "half"
 
-    with pytest.raises(NotImplementedError, match=r"override forward and backward"):
+    with pytest.raises(NotImplementedError, match=r"Half must implement forward\(x\)"):
         Half().forward(np.ones((1, 2)))
+    with pytest.raises(NotImplementedError, match=r"must implement backward\(grad_y\)"):
+        Half().backward(np.ones((1, 2)))
 
 
 # -- lookup and configs ---------------------------------------------------------------------
@@ -143,3 +145,120 @@ def test_custom_activation_cannot_be_serialized():
 
     with pytest.raises(ValueError, match=r"cannot be saved"):
         activations.serialize(Square())
+
+
+# --- the maths in the classes against textbook formulas written independently ---------------
+
+ALPHA = {"leaky_relu": 0.2, "elu": 1.0}
+
+
+def reference_forward(name: str, x: np.ndarray) -> np.ndarray:
+    """The textbook formulas, on float64 inputs of moderate size."""
+    alpha = ALPHA.get(name, 0.0)
+    if name == "linear":
+        return x.copy()
+    if name == "sigmoid":
+        return 1.0 / (1.0 + np.exp(-x))
+    if name == "tanh":
+        return np.tanh(x)
+    if name == "relu":
+        return np.where(x > 0, x, 0.0)
+    if name == "leaky_relu":
+        return np.where(x > 0, x, alpha * x)
+    if name == "elu":
+        return np.where(x > 0, x, alpha * (np.exp(x) - 1.0))
+    if name == "softplus":
+        return np.log(1.0 + np.exp(x))
+    if name == "softmax":
+        e = np.exp(x)
+        return e / e.sum(axis=-1, keepdims=True)
+    raise AssertionError(name)
+
+
+def reference_derivative_times(name: str, x: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """g ⊙ f'(x) (softmax: the Jacobian-vector product), from the input x."""
+    alpha = ALPHA.get(name, 0.0)
+    s = 1.0 / (1.0 + np.exp(-x))
+    if name == "linear":
+        return g.copy()
+    if name == "sigmoid":
+        return g * s * (1.0 - s)
+    if name == "tanh":
+        return g * (1.0 - np.tanh(x) ** 2)
+    if name == "relu":
+        return g * (x > 0)
+    if name == "leaky_relu":
+        return g * np.where(x > 0, 1.0, alpha)
+    if name == "elu":
+        return g * np.where(x > 0, 1.0, alpha * np.exp(x))
+    if name == "softplus":
+        return g * s
+    if name == "softmax":
+        p = reference_forward("softmax", x)
+        jacobians = np.einsum("ni,ij->nij", p, np.eye(x.shape[1])) - np.einsum("ni,nj->nij", p, p)
+        return np.einsum("nij,nj->ni", jacobians, g)
+    raise AssertionError(name)
+
+
+@pytest.fixture
+def x_and_grad(away_from_zero):
+    return away_from_zero((5, 4), seed=1) * 2.0, np.random.default_rng(2).normal(size=(5, 4))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_forward_and_backward_match_the_textbook_formulas(name, x_and_grad):
+    x, g = x_and_grad
+    act = activations.get(name)
+    y = act.forward(x)
+    np.testing.assert_allclose(y, reference_forward(name, x), rtol=1e-12, atol=1e-14)
+    dx = act.backward(g)
+    np.testing.assert_allclose(dx, reference_derivative_times(name, x, g), rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_forward_works_in_place(name, x_and_grad):
+    x, _ = x_and_grad
+    expected = activations.get(name).forward(x)
+    buffer = x.copy()
+    result = activations.get(name).forward(buffer, out=buffer)
+    assert result is buffer
+    np.testing.assert_array_equal(buffer, expected)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_backward_works_in_place_on_the_gradient(name, x_and_grad):
+    x, g = x_and_grad
+    act = activations.get(name)
+    act.forward(x)
+    expected = act.backward(g)
+    buffer = g.copy()
+    assert act.backward(buffer, out=buffer) is buffer
+    np.testing.assert_array_equal(buffer, expected)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_float32_stays_float32_and_accurate(name, x_and_grad):
+    x, g = (a.astype(np.float32) for a in x_and_grad)
+    act = activations.get(name)
+    y = act.forward(x)
+    dx = act.backward(g)
+    assert y.dtype == dx.dtype == np.float32
+    np.testing.assert_allclose(y, reference_forward(name, x.astype(np.float64)), rtol=2e-6)
+
+
+def test_sigmoid_keeps_relative_precision_far_into_the_tails():
+    x = np.array([-20.0, -30.0, -80.0], dtype=np.float32)
+    y = activations.Sigmoid().forward(x)
+    expected = np.exp(np.array([-20.0, -30.0, -80.0])) / (1.0 + np.exp([-20.0, -30.0, -80.0]))
+    np.testing.assert_allclose(y, expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_of_one_vector_matches_the_batched_form_and_stays_finite(dtype):
+    rows = np.array([[1.0, -2.0, 0.5, 3.0], [1e4, -1e4, 0.0, 1e4]], dtype=dtype)
+    batched = activations.Softmax().forward(rows)
+    for row, expected in zip(rows, batched, strict=True):
+        one = activations.Softmax().forward(row)
+        assert np.isfinite(one).all() and one.dtype == dtype
+        np.testing.assert_allclose(one, expected, rtol=1e-6, atol=1e-30)
+        assert one.sum() == pytest.approx(1.0, rel=1e-6)

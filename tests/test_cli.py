@@ -20,7 +20,7 @@ from tinynn.cli import report
 from tinynn.cli import summary as summary_command
 from tinynn.datasets import load_digits
 from tinynn.models import Sequential, load_model
-from tinynn.saving import read_model_file
+from tinynn.runtime.archive import read_archive as read_model_file
 
 
 def run_cli(*args, cwd):

@@ -74,8 +74,8 @@ def test_wrong_input_gradient_is_detected():
 
 def test_wrong_activation_backward_is_detected():
     class BadTanh(activations.Tanh):
-        def backward(self, grad_output):
-            return grad_output * (1.0 - self.output)  # should be 1 − y²
+        def backward(self, grad_output, out=None):
+            return grad_output * (1.0 - self.y)  # should be 1 − y²
 
     x = np.random.default_rng(2).normal(size=(3, 4))
     assert gradcheck.check_activation(BadTanh(), x).max_error > 1e-2

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tinynn.kernels.numpy_ops import conv as numpy_conv
-from tinynn.kernels.numpy_ops import pooling as numpy_pooling
+from tinynn.kernels.numpy_ops import conv_patches as numpy_conv
+from tinynn.kernels.numpy_ops import pool2d as numpy_pooling
 from tinynn.layers.conv import conv_geometry
 
 pytest.importorskip("numba")
-from tinynn.kernels.numba_ops import conv as numba_conv
-from tinynn.kernels.numba_ops import pooling as numba_pooling
+from tinynn.kernels.numba_ops import conv_patches_jit as numba_conv
+from tinynn.kernels.numba_ops import pool2d_jit as numba_pooling
 
 # (kernel or window, strides, dilation, padding, channels); channels 1 takes NumPy's path in
 # the Numba im2col/col2im, so both are covered.

@@ -1,7 +1,10 @@
-"""The Numba backend against its NumPy twin: every kernel, both dtypes, odd shapes.
+"""The Numba backend against its references: every kernel, both dtypes, odd shapes.
 
 As numbagg's ``conftest.py`` maps each kernel to its reference implementations, the ``twin``
-fixture maps each public kernel name to ``(numpy_fn, numba_fn)``. ``CASES[name]`` builds the
+fixture maps each public kernel name to ``(reference_fn, numba_fn)``. The reference is the
+maths in the classes where there is a class (``REFERENCES``: an activation's ``forward`` and
+``backward``, Dense's step, a loss's ``forward``), and the NumPy backend's function of the same
+name otherwise. ``CASES[name]`` builds the
 arguments of one or more calls (an optimizer case is several steps sharing its state); both
 backends run on copies of the same arguments, and then every return value and every array
 argument (the in-place outputs) must agree to a normwise relative error of 1e-5 in float32 and
@@ -21,16 +24,66 @@ import pytest
 
 pytest.importorskip("numba")
 
+from tinynn import activations, losses
 from tinynn.kernels import get_backend, numpy_ops
-from tinynn.kernels.numba_ops import activations as numba_activations
+from tinynn.kernels.numba_ops import activation_jit as numba_activations
 from tinynn.layers.conv import conv_geometry
+from tinynn.layers.dense import dense_step_backward, dense_step_forward
 
 numba_ops = get_backend("numba")
 
 RTOL = {np.float32: 1e-5, np.float64: 1e-12}
 DTYPES = [np.float32, np.float64]
-ALPHA = {"leaky_relu": 0.2, "elu": 1.0}
-ACTIVATIONS = list(numpy_ops.ACTIVATION_KERNELS)
+ACTIVATIONS = sorted(activations.ACTIVATIONS)
+
+
+def _act(name):
+    return activations.get(name)
+
+
+# --- the references with a class of their own, in the twins' signatures ---------------------
+
+
+def _reference_activation_forward(activation, x, out):
+    return activation.forward(x, out=out)
+
+
+def _reference_activation_backward(activation, y, grad, out):
+    activation.y = y  # the output its forward would have cached
+    return activation.backward(grad, out=out)
+
+
+def _reference_dense_forward(x, W, b, activation, out):
+    return dense_step_forward(numpy_ops, activation, x, W, b, out)
+
+
+def _reference_dense_backward(x, W, y, grad_y, activation, grad_W, grad_b, grad_z, grad_x):
+    if activation is not None:
+        activation.y = y
+    else:  # the reference uses dL/dy itself as dL/dz; the twin writes it into grad_z
+        grad_z[...] = grad_y
+    dense_step_backward(numpy_ops, activation, x, W, y, grad_y, grad_W, grad_b, grad_z, grad_x)
+
+
+def _loss_reference(loss_class):
+    def reference(logits, targets, grad_out):
+        loss = loss_class(from_logits=True)
+        value = loss.forward(logits, targets)
+        grad_out[...] = loss.backward()
+        return value
+
+    return reference
+
+
+REFERENCES = {
+    "activation_forward": _reference_activation_forward,
+    "activation_backward": _reference_activation_backward,
+    "dense_forward": _reference_dense_forward,
+    "dense_backward": _reference_dense_backward,
+    "softmax_cross_entropy": _loss_reference(losses.CategoricalCrossentropy),
+    "sparse_softmax_cross_entropy": _loss_reference(losses.SparseCategoricalCrossentropy),
+    "sigmoid_cross_entropy": _loss_reference(losses.BinaryCrossentropy),
+}
 # Odd shapes: one sample, one unit, a batch that is not a power of two, a 3-D array, and one
 # big enough (> 4096 elements) to take the NumPy-ufunc route for tanh/elu/softmax.
 ACTIVATION_SHAPES = [(1, 1), (33, 7), (5, 1), (2, 3, 4), (70, 64)]
@@ -58,11 +111,11 @@ def _activation_forward_cases(rng, dtype):
     for name in ACTIVATIONS:
         for shape in ACTIVATION_SHAPES:
             x = _normal(rng, shape, dtype, 3.0)
-            cases.append((name, x, ALPHA.get(name, 0.0), _unset_like(x)))
+            cases.append((_act(name), x, _unset_like(x)))
         extreme = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, 3.0]], dtype=dtype)
-        cases.append((name, extreme, ALPHA.get(name, 0.0), _unset_like(extreme)))
+        cases.append((_act(name), extreme, _unset_like(extreme)))
         in_place = _normal(rng, (6, 5), dtype)
-        cases.append((name, in_place, ALPHA.get(name, 0.0), in_place))  # out is x
+        cases.append((_act(name), in_place, in_place))  # out is x
     return [[case] for case in cases]
 
 
@@ -71,10 +124,10 @@ def _activation_backward_cases(rng, dtype):
     for name in ACTIVATIONS:
         for shape in ACTIVATION_SHAPES:
             x = _normal(rng, shape, dtype, 3.0)
-            y = numpy_ops.activation_forward(name, x, ALPHA.get(name, 0.0), _unset_like(x))
+            y = _act(name).forward(x)
             grad = _normal(rng, shape, dtype)
-            cases.append((name, y, grad, ALPHA.get(name, 0.0), _unset_like(x)))
-        cases.append((name, y, grad, ALPHA.get(name, 0.0), grad))  # out is grad
+            cases.append((_act(name), y, grad, _unset_like(x)))
+        cases.append((_act(name), y, grad, grad))  # out is grad
     return [[case] for case in cases]
 
 
@@ -87,63 +140,32 @@ def _dense_arrays(rng, dtype, batch, n_in, units):
 
 def _dense_forward_cases(rng, dtype):
     cases = []
-    for name in ACTIVATIONS:
+    for name in [*ACTIVATIONS, None]:  # None: the logits a fused loss takes
         for batch, n_in, units in DENSE_SHAPES:
             x, W, b = _dense_arrays(rng, dtype, batch, n_in, units)
             out = _unset((batch, units), dtype)
-            cases.append([(x, W, b, name, ALPHA.get(name, 0.0), out)])
-            cases.append([(x, W, None, name, ALPHA.get(name, 0.0), out.copy())])
+            activation = None if name is None else _act(name)
+            cases.append([(x, W, b, activation, out)])
+            cases.append([(x, W, None, copy.deepcopy(activation), out.copy())])
     return cases
 
 
 def _dense_backward_cases(rng, dtype):
     cases = []
-    for name in ACTIVATIONS:
+    for name in [*ACTIVATIONS, None]:
         for batch, n_in, units in DENSE_SHAPES:
             x, W, b = _dense_arrays(rng, dtype, batch, n_in, units)
-            alpha = ALPHA.get(name, 0.0)
-            y = numpy_ops.dense_forward(x, W, b, name, alpha, _unset((batch, units), dtype))
+            activation = None if name is None else _act(name)
+            y = _reference_dense_forward(x, W, b, activation, _unset((batch, units), dtype))
             grad_y = _normal(rng, y.shape, dtype)
-            for with_bias, with_grad_x in [(True, True), (False, False), (True, False)]:
+            options = [(True, True, True), (False, False, True), (True, False, True)]
+            options.append((True, True, False))  # a frozen layer: no dL/dW
+            for with_bias, with_grad_x, with_grad_W in options:
                 grad_b = _unset_like(b) if with_bias else None
                 grad_x = _unset_like(x) if with_grad_x else None
-                call = (
-                    x,
-                    W,
-                    y,
-                    grad_y,
-                    name,
-                    alpha,
-                    _unset_like(W),
-                    grad_b,
-                    _unset_like(y),
-                    grad_x,
-                )
-                cases.append([call])
-    return cases
-
-
-def _dense_stack_forward_cases(rng, dtype):
-    """Three layers packed into one flat buffer (the last without bias), for a batch of one,
-    a small batch (compiled products) and a large one (BLAS)."""
-    sizes = [(9, 12, "tanh", True), (12, 7, "leaky_relu", True), (7, 5, "softmax", False)]
-    cases = []
-    for batch in (1, 3, 33):
-        parts, layout, offset = [], [], 0
-        for n_in, n_out, name, use_bias in sizes:
-            W = _normal(rng, (n_in, n_out), dtype, 1.0 / math.sqrt(n_in))
-            parts.append(W.reshape(-1))
-            w_offset, offset = offset, offset + W.size
-            b_offset = -1
-            if use_bias:
-                parts.append(_normal(rng, (n_out,), dtype, 0.5))
-                b_offset, offset = offset, offset + n_out
-            code = numba_activations.activation_code(name)
-            layout.append((w_offset, b_offset, n_in, n_out, code))
-        alphas = np.array([ALPHA.get(name, 0.0) for *_, name, _ in sizes], dtype)
-        scratch = _unset(batch * sum(n_out for _, n_out, _, _ in sizes), dtype)
-        x = _normal(rng, (batch, sizes[0][0]), dtype)
-        cases.append([(x, np.concatenate(parts), np.array(layout, np.int64), alphas, scratch)])
+                grad_W = _unset_like(W) if with_grad_W else None
+                call = (x, W, y, grad_y, copy.deepcopy(activation), grad_W, grad_b)
+                cases.append([(*call, _unset_like(y), grad_x)])
     return cases
 
 
@@ -194,22 +216,6 @@ def _gather_rows_cases(rng, dtype):
             out = _unset((len(indices), *sample_shape), dtype)
             cases.append([(source, indices.astype(np.int64), out)])
     return cases
-
-
-def _dropout_forward_cases(rng, dtype):
-    cases = []
-    for shape in [(1, 1), (33, 7), (2, 3, 4)]:
-        x = _normal(rng, shape, dtype)
-        uniform = rng.random(shape, dtype=dtype)
-        for rate in (0.0, 0.5, 0.9):
-            cases.append([(x, uniform, rate, _unset_like(x), _unset_like(x))])
-    return cases
-
-
-def _dropout_backward_cases(rng, dtype):
-    shape = (33, 7)
-    mask = np.where(rng.random(shape) < 0.5, 2.0, 0.0).astype(dtype)
-    return [[(_normal(rng, shape, dtype), mask, _unset(shape, dtype))]]
 
 
 def _state(shape, dtype, used):
@@ -450,13 +456,10 @@ CASES = {
     "activation_backward": _activation_backward_cases,
     "dense_forward": _dense_forward_cases,
     "dense_backward": _dense_backward_cases,
-    "dense_stack_forward": _dense_stack_forward_cases,
     "softmax_cross_entropy": _softmax_cross_entropy_cases,
     "sparse_softmax_cross_entropy": _sparse_softmax_cross_entropy_cases,
     "sigmoid_cross_entropy": _sigmoid_cross_entropy_cases,
     "gather_rows": _gather_rows_cases,
-    "dropout_forward": _dropout_forward_cases,
-    "dropout_backward": _dropout_backward_cases,
     "sgd_update": _sgd_update_cases,
     "rmsprop_update": _rmsprop_update_cases,
     "adam_update": _adam_update_cases,
@@ -471,9 +474,10 @@ CASES = {
 
 @pytest.fixture(params=sorted(CASES))
 def twin(request):
-    """(name, numpy_fn, numba_fn) for each public kernel."""
+    """(name, reference_fn, numba_fn) for each public kernel."""
     name = request.param
-    return name, getattr(numpy_ops, name), getattr(numba_ops, name)
+    reference = REFERENCES.get(name) or getattr(numpy_ops, name)
+    return name, reference, getattr(numba_ops, name)
 
 
 # --- comparing -----------------------------------------------------------------------------
@@ -548,8 +552,14 @@ def test_numba_kernel_agrees_with_its_numpy_twin(twin, dtype):
 
 
 def test_every_public_kernel_is_compared():
-    functions = {name for name in numba_ops.__all__ if callable(getattr(numba_ops, name))}
-    assert functions == set(CASES)
+    functions = {
+        name
+        for name in numba_ops.__all__
+        if callable(getattr(numba_ops, name)) and not isinstance(getattr(numba_ops, name), type)
+    }
+    # normalization has no twin: the backend hands out the NumPy functions themselves
+    assert numba_ops.normalize_forward is numpy_ops.normalize_forward
+    assert functions - {"fuses", "normalize_forward", "normalize_backward"} == set(CASES)
 
 
 # --- the compiled loops themselves, including those the wrappers hand to NumPy -------------
@@ -557,32 +567,51 @@ def test_every_public_kernel_is_compared():
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
 @pytest.mark.parametrize("name", ACTIVATIONS)
-def test_compiled_bias_activation_pass_matches_numpy(name, dtype):
+def test_compiled_bias_activation_pass_matches_the_class(name, dtype):
     """tanh, elu and softmax usually run through NumPy in the Numba backend (config.py);
     their compiled single pass must still be right."""
     rng = np.random.default_rng(1)
     code = numba_activations.activation_code(name)
-    alpha = ALPHA.get(name, 0.0)
+    alpha = _act(name).alpha
     z, bias = _normal(rng, (70, 64), dtype, 3.0), _normal(rng, (64,), dtype)
     out = _unset_like(z)
     numba_activations.bias_activation_forward(z, bias, code, dtype(alpha), out)
-    expected = numpy_ops.activation_forward(name, z + bias, alpha, np.empty_like(z))
+    reference = _act(name)
+    expected = reference.forward(z + bias)
     assert_twins_agree(out, expected, dtype, name)
 
     grad, grad_bias = _normal(rng, z.shape, dtype), _unset_like(bias)
     numba_activations.activation_backward_bias(expected, grad, code, dtype(alpha), out, grad_bias)
-    expected_grad = numpy_ops.activation_backward(name, expected, grad, alpha, np.empty_like(z))
+    expected_grad = reference.backward(grad)
     assert_twins_agree([out, grad_bias], [expected_grad, expected_grad.sum(axis=0)], dtype)
 
 
-# --- exactness where the operations are the same -------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+@pytest.mark.parametrize("batch", [1, 3, 33])
+def test_dense_stack_matches_the_layers_one_by_one(batch, dtype):
+    """Three layers (the last without bias), for a batch of one, a small batch (compiled
+    products) and a large one (BLAS), against Dense's reference step layer by layer."""
+    rng = np.random.default_rng(batch)
+    sizes = [(9, 12, "tanh", True), (12, 7, "leaky_relu", True), (7, 5, "softmax", False)]
+    layers = []
+    for n_in, n_out, name, use_bias in sizes:
+        W = _normal(rng, (n_in, n_out), dtype, 1.0 / math.sqrt(n_in))
+        b = _normal(rng, (n_out,), dtype, 0.5) if use_bias else None
+        layers.append((W, b, _act(name)))
+    x = _normal(rng, (batch, 9), dtype)
+    stack = numba_ops.DenseStack(layers)
+    got = stack.forward(x, _unset(batch * stack.width, dtype))
+    expected = x
+    for W, b, activation in layers:
+        expected = _reference_dense_forward(expected, W, b, activation, None)
+    assert_twins_agree(got, expected, dtype, f"batch {batch}")
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
-def test_dropout_and_optimizer_steps_agree_to_the_bit(dtype):
+def test_optimizer_steps_agree_to_the_bit(dtype):
     """Same float operations in the same order: no rounding difference at all."""
     rng = np.random.default_rng(2)
-    for name in ("dropout_forward", "sgd_update", "rmsprop_update", "adam_update"):
+    for name in ("sgd_update", "rmsprop_update", "adam_update"):
         for calls in CASES[name](rng, dtype):
             runs = run_twins(getattr(numpy_ops, name), getattr(numba_ops, name), calls)
             (_, np_args), (_, nb_args) = runs
@@ -599,7 +628,7 @@ def test_outputs_that_are_strided_views_are_written_in_place():
     rng = np.random.default_rng(3)
     x = _normal(rng, (6, 5), np.float64)
     out = np.zeros((6, 10))[:, ::2]  # a view that cannot be reshaped without a copy
-    numba_ops.activation_forward("relu", x, 0.0, out)
+    numba_ops.activation_forward(_act("relu"), x, out)
     np.testing.assert_array_equal(out, np.maximum(x, 0.0))
 
     source = _normal(rng, (20, 8), np.float64)[:, ::2]  # gathered by NumPy: no 2-D view
@@ -651,9 +680,9 @@ def test_optimizer_updates_parameters_that_are_views_of_one_flat_buffer():
 def test_shape_mismatches_are_value_errors():
     x, W = np.ones((4, 3)), np.ones((3, 2))
     with pytest.raises(ValueError, match=r"b has shape \(3,\); expected \(2,\)"):
-        numba_ops.dense_forward(x, W, np.ones(3), "relu", 0.0, np.empty((4, 2)))
+        numba_ops.dense_forward(x, W, np.ones(3), _act("relu"), np.empty((4, 2)))
     with pytest.raises(ValueError, match="out has shape"):
-        numba_ops.activation_forward("relu", x, 0.0, np.empty((4, 2)))
+        numba_ops.activation_forward(_act("relu"), x, np.empty((4, 2)))
     with pytest.raises(ValueError, match="grad_out has shape"):
         numba_ops.softmax_cross_entropy(x, x, np.empty((3, 3)))
     with pytest.raises(ValueError, match="exp_avg_sq has 2 elements; expected 3"):
@@ -665,12 +694,21 @@ def test_shape_mismatches_are_value_errors():
         numba_ops.sgd_update(np.ones(3), np.ones(3), np.empty(0), 0.1, 0.9, 0.0, False, 0.0, True)
 
 
-def test_unknown_activation_lists_the_valid_names():
-    x = np.zeros((2, 2))
-    with pytest.raises(ValueError, match=r"swish.*expected one of.*leaky_relu"):
-        numba_ops.activation_forward("swish", x, 0.0, x)
-    with pytest.raises(ValueError, match="expected one of"):
-        numba_ops.dense_forward(x, x, None, "swish", 0.0, np.empty((2, 2)))
+def test_only_built_in_activations_and_from_logits_losses_are_fused():
+    class Swish(activations.ActivationFunction):
+        pass
+
+    class MyReLU(activations.ReLU):  # a subclass may override the maths: run its own code
+        pass
+
+    assert numba_ops.fuses(activations.ReLU()) and numba_ops.fuses(activations.Softmax())
+    assert not numba_ops.fuses(Swish()) and not numba_ops.fuses(MyReLU())
+    assert numba_ops.fuses(losses.CategoricalCrossentropy(from_logits=True))
+    assert not numba_ops.fuses(losses.CategoricalCrossentropy())
+    assert not numba_ops.fuses(losses.MeanSquaredError())
+    assert not numpy_ops.fuses(activations.ReLU())
+    with pytest.raises(ValueError, match=r"expected one of.*leaky_relu"):
+        numba_ops.activation_forward(Swish(), np.zeros((2, 2)), np.zeros((2, 2)))
 
 
 def test_out_of_range_labels_and_indices_are_index_errors():

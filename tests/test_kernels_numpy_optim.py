@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from tinynn.kernels.numpy_ops import optim
+from tinynn.kernels.numpy_ops import update_rules as optim
 
 EMPTY = np.empty(0)
 

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import types
 
 import numpy as np
 import pytest
 
 from tinynn import gradcheck, regularizers
-from tinynn.kernels import numpy_ops
 from tinynn.layers import Dense, Flatten, Input
 from tinynn.layers.conv import Conv2D, conv_geometry, normalize_pair
 from tinynn.layers.normalization import BatchNormalization
@@ -140,17 +138,6 @@ def test_first_layer_skips_the_input_gradient():
     layer.forward(np.ones((1, 5, 5, 2)))
     assert layer.backward(np.ones((1, 3, 3, 4))) is None
     assert np.any(layer.grads["W"] != 0)
-
-
-def test_a_backend_without_conv_kernels_falls_back_to_numpy():
-    # A backend that predates the conv kernels (e.g. before they are registered) still works.
-    names = {n: getattr(numpy_ops, n) for n in ("NAME", "dense_forward", "dense_backward")}
-    layer = make_conv(3, 1, "same")
-    x = np.random.default_rng(5).normal(size=(2, 5, 5, 2))
-    expected = layer.forward(x).copy()
-    layer.ops = types.SimpleNamespace(**names)
-    np.testing.assert_array_equal(layer.forward(x), expected)
-    assert layer.backward(np.ones_like(expected)).shape == x.shape
 
 
 def test_config_round_trip_rebuilds_the_same_layer():

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from tinynn import activations, gradcheck, initializers, regularizers
+from tinynn.kernels import numpy_ops
 from tinynn.layers import Dense
+from tinynn.layers.dense import dense_step_backward, dense_step_forward
 
 ACTIVATIONS = ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "softmax"]
 
@@ -238,3 +240,50 @@ def test_initializer_instances_are_used_as_given():
     layer.build((3,))
     np.testing.assert_array_equal(layer.params["W"], np.ones((3, 2)))
     np.testing.assert_array_equal(layer.params["b"], np.ones(2))
+
+
+# --- the reference step against the chain rule written out --------------------------------
+
+
+@pytest.fixture
+def dense_arrays():
+    rng = np.random.default_rng(3)
+    return rng.normal(size=(6, 4)), rng.normal(size=(4, 3)), rng.normal(size=3)
+
+
+@pytest.mark.parametrize("name", ["linear", "relu", "tanh", "softmax"])
+@pytest.mark.parametrize("use_bias", [True, False])
+def test_dense_step_forward_is_f_of_x_w_plus_b(name, use_bias, dense_arrays):
+    x, W, b = dense_arrays
+    bias = b if use_bias else None
+    out = np.empty((6, 3))
+    result = dense_step_forward(numpy_ops, activations.get(name), x, W, bias, out)
+    assert result is out
+    z = x @ W + (b if use_bias else 0.0)
+    np.testing.assert_allclose(out, activations.get(name).forward(z), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["linear", "sigmoid", "elu", "softmax"])
+def test_dense_step_backward_matches_the_chain_rule(name, dense_arrays):
+    x, W, b = dense_arrays
+    act = activations.get(name)
+    y = dense_step_forward(numpy_ops, act, x, W, b, np.empty((6, 3)))
+    grad_y = np.random.default_rng(4).normal(size=y.shape)
+    grad_W, grad_b = np.full_like(W, np.nan), np.full_like(b, np.nan)
+    grad_z, grad_x = np.empty_like(y), np.empty_like(x)
+    dense_step_backward(numpy_ops, act, x, W, y, grad_y, grad_W, grad_b, grad_z, grad_x)
+    probe = activations.get(name)
+    probe.forward(x @ W + b)
+    dz = probe.backward(grad_y)
+    np.testing.assert_allclose(grad_z, dz, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(grad_W, x.T @ dz, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(grad_b, dz.sum(axis=0), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(grad_x, dz @ W.T, rtol=1e-10, atol=1e-14)
+
+
+def test_dense_step_backward_skips_what_it_is_not_given(dense_arrays):
+    x, W, _ = dense_arrays
+    y = x @ W
+    grad_W = np.empty_like(W)
+    dense_step_backward(numpy_ops, None, x, W, y, np.ones_like(y), grad_W, None, None, None)
+    np.testing.assert_allclose(grad_W, x.T @ np.ones_like(y))

@@ -80,3 +80,13 @@ def test_config_round_trip():
     assert clone.get_config() == layer.get_config()
     x = np.ones((3, 5))
     np.testing.assert_array_equal(clone.forward(x, training=True), layer.forward(x, training=True))
+
+
+def test_forward_keeps_units_where_the_draw_reaches_the_rate_and_scales_them():
+    layer = Dropout(0.25, seed=0, dtype="float64")
+    x = np.arange(1.0, 9.0).reshape(2, 4)
+    uniform = np.random.default_rng(0).random(x.shape)
+    y = layer.forward(x, training=True)
+    expected_mask = np.where(uniform >= 0.25, 1 / 0.75, 0.0)
+    np.testing.assert_allclose(y, x * expected_mask)
+    np.testing.assert_allclose(layer.backward(np.full_like(x, 3.0)), 3.0 * expected_mask)

@@ -77,7 +77,9 @@ def test_moving_statistics_are_state_not_parameters():
     assert set(layer.state) == {"moving_mean", "moving_variance"}
     assert [p.shape for p, _ in layer.parameters()] == [(3,), (3,)]
     model = Sequential([Input((5, 5, 3)), BatchNormalization(), Flatten(), Dense(2)])
-    assert len(model.get_weights()) == 4  # γ, β, W, b: the moving averages are not weights
+    # Keras's order: γ, β, then the moving averages (not trained), W, b
+    assert [w.shape for w in model.get_weights()] == [(3,)] * 4 + [(75, 2), (2,)]
+    assert len(model.trainable_weights) == 4 and len(model.non_trainable_weights) == 2
 
 
 def test_batch_norm_matches_pytorch_in_training_and_inference():
@@ -124,7 +126,7 @@ def test_layer_norm_parameter_shapes_follow_the_axes():
     assert layer.params["gamma"].shape == (5, 4, 3)
     layer = LayerNormalization()
     layer.build((5, 4, 3))
-    assert layer.params["gamma"].shape == (3,) and not hasattr(layer, "state")
+    assert layer.params["gamma"].shape == (3,) and not layer.state
 
 
 def test_layer_norm_matches_pytorch_and_ignores_training():

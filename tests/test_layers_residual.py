@@ -75,7 +75,8 @@ def test_children_parameters_are_visible_to_the_model_and_the_optimizer():
     assert list(residual.params) == ["0/W", "1/gamma", "1/beta", "3/W", "4/gamma", "4/beta"]
     assert residual.count_params() == 2 * (3 * 3 * 3 * 3) + 4 * 3
     pairs = list(model.parameters())
-    assert len(pairs) == 2 + 6 + 2 == len(model.get_weights())
+    assert len(pairs) == 2 + 6 + 2
+    assert len(model.get_weights()) == len(pairs) + 4  # and the moving statistics, as Keras
     assert any(p is residual.block[0].params["W"] for p, _ in pairs)  # the very arrays
     assert set(residual.state) == {f"{i}/moving_{s}" for i in (1, 4) for s in ("mean", "variance")}
     weights = [np.full_like(w, 0.5) for w in model.get_weights()]

@@ -280,3 +280,44 @@ def test_with_logits_and_fused_activation():
         assert loss.with_logits().from_logits is True
     with pytest.raises(ValueError, match=r"no from-logits form"):
         losses.MeanSquaredError().with_logits()
+
+
+# --- the from-logits forms against log-softmax written out ---------------------------------
+
+
+def log_softmax(z):
+    shifted = z - z.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def test_softmax_cross_entropy_from_logits_value_and_gradient():
+    rng = np.random.default_rng(5)
+    z = rng.normal(size=(4, 3))
+    y = rng.dirichlet(np.ones(3), size=4)
+    loss = losses.CategoricalCrossentropy(from_logits=True)
+    assert loss.forward(z, y) == pytest.approx(-np.sum(y * log_softmax(z)) / 4, rel=1e-12)
+    expected = (np.exp(log_softmax(z)) - y) / 4
+    np.testing.assert_allclose(loss.backward(), expected, rtol=1e-12, atol=1e-15)
+
+
+def test_sparse_softmax_cross_entropy_from_logits_equals_the_one_hot_form():
+    rng = np.random.default_rng(6)
+    z = rng.normal(size=(5, 4))
+    labels = np.array([0, 3, 1, 1, 2])
+    sparse = losses.SparseCategoricalCrossentropy(from_logits=True)
+    dense = losses.CategoricalCrossentropy(from_logits=True)
+    assert sparse.forward(z, labels) == pytest.approx(
+        dense.forward(z, np.eye(4)[labels]), rel=1e-12
+    )
+    np.testing.assert_allclose(sparse.backward(), dense.backward(), rtol=1e-12, atol=1e-16)
+
+
+def test_sigmoid_cross_entropy_from_logits_value_and_gradient():
+    rng = np.random.default_rng(7)
+    z = rng.normal(size=(4, 2)) * 3
+    y = rng.uniform(size=(4, 2))
+    p = 1.0 / (1.0 + np.exp(-z))
+    loss = losses.BinaryCrossentropy(from_logits=True)
+    expected = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+    assert loss.forward(z, y) == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(loss.backward(), (p - y) / z.size, rtol=1e-12)

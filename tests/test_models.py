@@ -34,7 +34,9 @@ def test_build_gives_shapes_names_and_param_counts():
     assert [layer.name for layer in model.layers] == ["dense", "dense_1"]
     assert model.output_shape == (3,)
     assert model.count_params() == (4 * 8 + 8) + (8 * 3 + 3)
-    assert model.layers[0].compute_input_grad is False
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    model.compute_gradients(*toy_data())
+    assert model.layers[0].compute_input_grad is False  # nobody needs dL/dx of the data
 
 
 def test_input_shape_from_first_layer_and_lazy_build_from_data():
@@ -167,10 +169,8 @@ def test_softmax_output_with_cross_entropy_uses_the_fused_stable_path():
     x, y = toy_data()
     model = small_model(dtype="float64")
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
-    x, y = model._prepare_xy(x, y)
-    assert model._fused_activation == "softmax"
+    assert model.train_state.fused_activation == "softmax"
     fused_loss, logits = model.compute_gradients(x, y)
-    logits = logits.copy()  # a compiled model reuses its buffers on the next forward
     probs = model.predict(x)
     manual = -np.mean(np.log(probs[np.arange(len(y)), y]))
     assert fused_loss == pytest.approx(manual, rel=1e-10)

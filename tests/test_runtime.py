@@ -244,7 +244,7 @@ def test_a_valid_handmade_file_loads(tmp_path):
 def test_wrong_weight_shape(tmp_path):
     _, config, arrays = small_model_file(tmp_path)
     arrays["weights/0"] = np.zeros((5, 3), np.float32)
-    with pytest.raises(ModelFileError, match=r"'weights/0' has shape \(5, 3\).*needs \(4, 3\)"):
+    with pytest.raises(ModelFileError, match=r"'weights/0' has shape \(5, 3\).*declares \(4, 3\)"):
         runtime.load_model(write(tmp_path / "bad.npz", config, arrays))
 
 

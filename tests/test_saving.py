@@ -10,6 +10,7 @@ import pytest
 
 from tinynn import layers, saving
 from tinynn.models import Sequential, load_model
+from tinynn.runtime.archive import read_archive as read_model_file
 
 
 def trained_model(seed=0, epochs=2):
@@ -79,7 +80,7 @@ def test_save_is_atomic_when_interrupted(tmp_path, monkeypatch):
 def test_metadata_is_stored_beside_the_config(tmp_path):
     model, _, _ = trained_model()
     saving.save_model(model, tmp_path / "m.npz", metadata={"dataset": "digits", "seed": 3})
-    config, _ = saving.read_model_file(tmp_path / "m.npz")
+    config, _ = read_model_file(tmp_path / "m.npz")
     assert config["metadata"] == {"dataset": "digits", "seed": 3}
 
 
@@ -129,7 +130,7 @@ def test_unknown_layer_class_is_refused(saved):
         config["model"]["config"]["layers"][0]["class_name"] = "os.system"
 
     rewrite(saved, rename)
-    with pytest.raises(ValueError, match=r"Unknown layer class 'os\.system'"):
+    with pytest.raises(ValueError, match=r"Unknown layer 'os\.system'"):
         load_model(saved)
 
 

@@ -92,15 +92,15 @@ def test_serialize_round_trip(schedule):
 
 
 def test_registry_names_and_get_errors():
-    assert set(schedules.SCHEDULES) == {"step_decay", "exponential_decay", "cosine_decay"}
+    assert set(schedules.SCHEDULES) == {"StepDecay", "ExponentialDecay", "CosineDecay"}
     built = schedules.deserialize({"class_name": "step_decay", "config": {
         "initial_learning_rate": 0.1, "decay_steps": 2, "decay_rate": 0.5}})  # fmt: skip
     assert isinstance(built, StepDecay)
-    with pytest.raises(ValueError, match="cosine_decay, exponential_decay, step_decay"):
+    with pytest.raises(ValueError, match="'CosineDecay', 'ExponentialDecay', 'StepDecay'"):
         schedules.get({"class_name": "PolynomialDecay", "config": {}})
     with pytest.raises(ValueError, match="needs arguments"):
         schedules.get("cosine_decay")
-    with pytest.raises(ValueError, match="step_decay"):
+    with pytest.raises(ValueError, match="StepDecay"):
         schedules.get(None)
     with pytest.raises(ValueError, match="class_name"):
         schedules.deserialize({"config": {}})

@@ -28,15 +28,17 @@ from tinynn import (
     utils,
 )
 from tinynn.layers import Input
-from tinynn.models import Sequential, load_model
+from tinynn.models import Model, Sequential, clone_model, load_model
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Input",
+    "Model",
     "Sequential",
     "activations",
     "callbacks",
+    "clone_model",
     "datasets",
     "gradcheck",
     "initializers",

@@ -1,15 +1,23 @@
-"""Activation functions as small classes with an explicit forward and backward.
+"""Activation functions: each class holds its maths, and is the one table of formulas.
 
-    act = ReLU()
-    y = act.forward(x)          # caches y
-    dx = act.backward(dy)       # dL/dx = dL/dy ⊙ f'(x), computed from the cached y
+    act = Sigmoid()
+    y = act.forward(x)          # y = 1 / (1 + e^−x), cached for backward
+    dx = act.backward(dy)       # dL/dx = dL/dy · y (1 − y)
 
-Every derivative is written in terms of the output y, so the cache is one array. The maths
-lives in ``tinynn.kernels.numpy_ops.activations``; each class states it in its docstring.
-Use them by name in ``Dense(activation="relu")`` or as a layer, ``layers.Activation("tanh")``.
+``forward`` and ``backward`` are the reference: a layer running on NumPy calls exactly these
+lines, and the Numba kernels (``tinynn.kernels.numba_ops``) are accelerated twins tested
+against them. Every derivative is written from the output y, so the cache is one array (as
+scikit-learn's ``_base.py`` does). Both methods take an optional ``out`` array to write into,
+which may be the input itself; a layer uses that to work in place.
 
-To write your own, subclass ``ActivationFunction`` and implement ``forward`` and ``backward``;
-leave ``kernel_name`` as None and layers will call your methods instead of a fused kernel.
+Each class also states its formula for the exporters: ``c_formula`` (a C statement computing y
+from x, for ``tinynn export --format c``) and ``onnx`` (the ONNX operators, for
+``--format onnx``). A parity test runs every activation through training, ``predict``, the
+runtime, C and ONNX and requires them to agree, so the copies cannot drift apart.
+
+To write your own, subclass ``ActivationFunction`` and implement ``forward(x)`` and
+``backward(grad_y)``; layers call your methods as written. This module imports only NumPy, so
+the NumPy-only runtime (``tinynn.runtime``) uses these same classes.
 """
 
 from __future__ import annotations
@@ -18,46 +26,40 @@ from typing import Any
 
 import numpy as np
 
-from tinynn.kernels import numpy_ops
+from tinynn.registry import Registry
 
 
 class ActivationFunction:
-    """Base class. Built-in subclasses set ``kernel_name`` to the kernel they map to."""
+    """Base class: ``forward(x, out=None) -> y`` and ``backward(grad_y, out=None) -> dL/dx``.
 
-    name: str = "activation"
-    kernel_name: str | None = None
+    Attributes:
+        y: the output cached by the last ``forward`` (built-in activations).
+        alpha: leaky ReLU's slope or ELU's scale; 0 for the others (kernels read it).
+        c_formula: a C statement setting ``y`` from ``x`` ({T} is float or double, {F} libm's
+            suffix, ``alpha`` the constant above); None when the formula is not element-wise.
+    """
+
+    name = "activation"
+    c_formula: str | None = None
 
     def __init__(self) -> None:
         self.alpha = 0.0
-        self.output: np.ndarray | None = None
+        self.y: np.ndarray | None = None
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """y = f(x), any shape (softmax: over the last axis). Caches y for backward."""
-        self._require_kernel()
-        x = np.asarray(x)
-        if x.dtype.kind != "f":
-            x = x.astype(np.float64)
-        self.output = numpy_ops.activation_forward(
-            self.kernel_name, x, self.alpha, np.empty_like(x)
-        )
-        return self.output
+    def forward(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} must implement forward(x)")
 
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        """dL/dx = dL/dy ⊙ f'(x), from the y cached by the last forward; y's shape."""
-        self._require_kernel()
-        if self.output is None:
-            raise RuntimeError(f"{self.name}.backward called before forward")
-        grad_output = np.asarray(grad_output, dtype=self.output.dtype)
-        out = np.empty_like(self.output)
-        return numpy_ops.activation_backward(
-            self.kernel_name, self.output, grad_output, self.alpha, out
-        )
+    def backward(self, grad_y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} must implement backward(grad_y)")
 
-    def _require_kernel(self) -> None:
-        if self.kernel_name is None:
-            raise NotImplementedError(
-                f"{type(self).__name__} has no built-in kernel; override forward and backward"
-            )
+    def _output(self) -> np.ndarray:
+        if self.y is None:
+            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
+        return self.y
+
+    def onnx(self, graph: Any, x: str) -> str:
+        """Add the ONNX nodes computing y from the tensor named x; return y's name."""
+        raise ValueError(f"{type(self).__name__} has no ONNX form")
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)
@@ -75,33 +77,104 @@ class ActivationFunction:
 
 
 class Linear(ActivationFunction):
-    """f(x) = x; f'(x) = 1."""
+    """y = x;  dL/dx = dL/dy."""
 
-    name = kernel_name = "linear"
+    name = "linear"
+    c_formula = "y = x;"
+
+    def forward(self, x, out=None):
+        y = np.array(x, copy=True) if out is None else out
+        if y is not x:
+            y[...] = x
+        self.y = y
+        return y
+
+    def backward(self, grad_y, out=None):
+        dx = np.array(grad_y, copy=True) if out is None else out
+        if dx is not grad_y:
+            dx[...] = grad_y
+        return dx
+
+    def onnx(self, graph, x):
+        return x
 
 
 class Sigmoid(ActivationFunction):
-    """f(x) = 1 / (1 + e^−x); f'(x) = y (1 − y). Saturates: f' ≤ 1/4, and → 0 for large |x|."""
+    """y = 1 / (1 + e^−x);  dL/dx = dL/dy · y (1 − y).
 
-    name = kernel_name = "sigmoid"
+    Saturates: the slope is at most 1/4 and vanishes for large |x|.
+    """
+
+    name = "sigmoid"
+    c_formula = "{T} e = exp{F}(-fabs{F}(x)); y = x >= 0 ? 1 / (1 + e) : e / (1 + e);"
+
+    def forward(self, x, out=None):
+        # The same function in a stable form: with e = e^−|x| ≤ 1, y = 1 / (1 + e) for x ≥ 0
+        # and e / (1 + e) for x < 0. No exponent is ever positive (e^−x overflows at x = −1e4),
+        # and tiny outputs stay accurate: y(−20) = 2.06e−9 in float32, where the tempting
+        # (1 + tanh(x/2)) / 2 cancels to 0.
+        e = np.exp(-np.abs(x))
+        self.y = np.divide(np.where(x >= 0, 1, e), 1 + e, out=out)
+        return self.y
+
+    def backward(self, grad_y, out=None):
+        y = self._output()
+        return np.multiply(grad_y, y * (1 - y), out=out)
+
+    def onnx(self, graph, x):
+        # onnxruntime's own Sigmoid loses all precision below x ≈ −15, so spell out ours.
+        e = graph.op("Exp", graph.op("Neg", graph.op("Abs", x)))
+        one_plus_e = graph.op("Add", graph.const(1.0), e)
+        positive = graph.op("Div", graph.const(1.0), one_plus_e)
+        negative = graph.op("Div", e, one_plus_e)
+        x_positive = graph.op("GreaterOrEqual", x, graph.const(0.0))
+        return graph.op("Where", x_positive, positive, negative)
 
 
 class Tanh(ActivationFunction):
-    """f(x) = tanh(x); f'(x) = 1 − y². Zero-centred, but saturates like the sigmoid."""
+    """y = tanh(x);  dL/dx = dL/dy · (1 − y²). Zero-centred, but saturates like the sigmoid."""
 
-    name = kernel_name = "tanh"
+    name = "tanh"
+    c_formula = "y = tanh{F}(x);"
+
+    def forward(self, x, out=None):
+        self.y = np.tanh(x, out=out)
+        return self.y
+
+    def backward(self, grad_y, out=None):
+        y = self._output()
+        return np.multiply(grad_y, 1 - y * y, out=out)
+
+    def onnx(self, graph, x):
+        return graph.op("Tanh", x)
 
 
 class ReLU(ActivationFunction):
-    """f(x) = max(x, 0); f'(x) = 1 if y > 0 else 0 (0 at x = 0, as in PyTorch)."""
+    """y = max(x, 0);  dL/dx = dL/dy where y > 0, else 0 (0 at x = 0, as PyTorch takes it)."""
 
-    name = kernel_name = "relu"
+    name = "relu"
+    c_formula = "y = x > 0 ? x : 0;"
+
+    def forward(self, x, out=None):
+        self.y = np.maximum(x, 0, out=out)
+        return self.y
+
+    def backward(self, grad_y, out=None):
+        y = self._output()
+        return np.multiply(grad_y, y > 0, out=out)
+
+    def onnx(self, graph, x):
+        return graph.op("Relu", x)
 
 
 class LeakyReLU(ActivationFunction):
-    """f(x) = x if x > 0 else alpha·x; f'(x) = 1 or alpha. Keras's default alpha = 0.2."""
+    """y = x if x > 0 else alpha·x;  dL/dx = dL/dy · (1 if y > 0 else alpha).
 
-    name = kernel_name = "leaky_relu"
+    alpha > 0 keeps sign(y) = sign(x), so the slope can be read from y. Keras's default: 0.2.
+    """
+
+    name = "leaky_relu"
+    c_formula = "y = x > 0 ? x : alpha * x;"
 
     def __init__(self, alpha: float = 0.2) -> None:
         super().__init__()
@@ -109,14 +182,29 @@ class LeakyReLU(ActivationFunction):
             raise ValueError(f"leaky_relu alpha must be > 0, got {alpha}")
         self.alpha = float(alpha)
 
+    def forward(self, x, out=None):
+        self.y = _into(out, np.where(x > 0, x, self.alpha * x))
+        return self.y
+
+    def backward(self, grad_y, out=None):
+        y = self._output()
+        return _into(out, np.where(y > 0, grad_y, self.alpha * grad_y))
+
+    def onnx(self, graph, x):
+        return graph.op("LeakyRelu", x, alpha=self.alpha)
+
     def get_config(self) -> dict[str, Any]:
         return {"alpha": self.alpha}
 
 
 class ELU(ActivationFunction):
-    """f(x) = x if x > 0 else alpha·(e^x − 1); f'(x) = 1 or y + alpha. Default alpha = 1."""
+    """y = x if x > 0 else alpha·(e^x − 1);  dL/dx = dL/dy · (1 if y > 0 else y + alpha).
 
-    name = kernel_name = "elu"
+    For x ≤ 0 the slope alpha·e^x equals y + alpha. Default alpha = 1.
+    """
+
+    name = "elu"
+    c_formula = "y = x > 0 ? x : alpha * expm1{F}(x);"
 
     def __init__(self, alpha: float = 1.0) -> None:
         super().__init__()
@@ -124,128 +212,110 @@ class ELU(ActivationFunction):
             raise ValueError(f"elu alpha must be > 0, got {alpha}")
         self.alpha = float(alpha)
 
+    def forward(self, x, out=None):
+        # expm1 keeps precision near 0; min(x, 0) keeps e^x from overflowing on the side
+        # that ``where`` throws away anyway.
+        negative = self.alpha * np.expm1(np.minimum(x, 0))
+        self.y = _into(out, np.where(x > 0, x, negative))
+        return self.y
+
+    def backward(self, grad_y, out=None):
+        y = self._output()
+        return np.multiply(grad_y, np.where(y > 0, 1, y + self.alpha), out=out)
+
+    def onnx(self, graph, x):
+        return graph.op("Elu", x, alpha=self.alpha)
+
     def get_config(self) -> dict[str, Any]:
         return {"alpha": self.alpha}
 
 
 class Softplus(ActivationFunction):
-    """f(x) = log(1 + e^x); f'(x) = sigmoid(x) = 1 − e^−y."""
+    """y = log(1 + e^x);  dL/dx = dL/dy · σ(x) = dL/dy · (1 − e^−y)."""
 
-    name = kernel_name = "softplus"
+    name = "softplus"
+    c_formula = "y = (x > 0 ? x : 0) + log1p{F}(exp{F}(-fabs{F}(x)));"
+
+    def forward(self, x, out=None):
+        # log(1 + e^x) = max(x, 0) + log(1 + e^−|x|): the exponent is never positive.
+        self.y = np.add(np.maximum(x, 0), np.log1p(np.exp(-np.abs(x))), out=out)
+        return self.y
+
+    def backward(self, grad_y, out=None):
+        y = self._output()
+        # σ(x) = 1 − e^−y, as −expm1(−y) so that it keeps its precision when y is tiny.
+        return np.multiply(grad_y, -np.expm1(-y), out=out)
+
+    def onnx(self, graph, x):
+        # max(x, 0) + log1p(e^−|x|). ONNX has no log1p, and log(1 + e) loses e when it is
+        # tiny, so log1p(e) is computed as log(u) · e / (u − 1) with u = 1 + e (Kahan's trick),
+        # and as e itself where u rounds to 1. onnxruntime has no float64 Softplus either.
+        e = graph.op("Exp", graph.op("Neg", graph.op("Abs", x)))
+        u = graph.op("Add", graph.const(1.0), e)
+        u_minus_1 = graph.op("Sub", u, graph.const(1.0))
+        safe = graph.op("Where", graph.op("Equal", u_minus_1, graph.const(0.0)), e, u_minus_1)
+        kahan = graph.op("Div", graph.op("Mul", graph.op("Log", u), e), safe)
+        log1p_e = graph.op("Where", graph.op("Equal", u, graph.const(1.0)), e, kahan)
+        return graph.op("Add", graph.op("Relu", x), log1p_e)
 
 
 class Softmax(ActivationFunction):
-    """f(x)_i = e^x_i / Σ_j e^x_j over the last axis; dx = y ⊙ (dy − Σ_j dy_j y_j).
+    """y_i = e^x_i / Σ_j e^x_j over the last axis;  dL/dx = y ⊙ (dL/dy − Σ_j dL/dy_j · y_j).
 
     Followed by categorical cross-entropy, a model folds it into the loss instead (see
     ``tinynn.losses``): the combined gradient is simply (p − y) / N.
     """
 
-    name = kernel_name = "softmax"
+    name = "softmax"
+    #: Not element-wise: the C exporter writes a row loop with the same three steps.
+    c_formula = None
+
+    def forward(self, x, out=None):
+        # Subtracting the row maximum changes nothing mathematically but keeps every
+        # exponent ≤ 0, so logits of 1e4 give 1.0 instead of inf / inf = NaN.
+        y = np.subtract(x, np.max(x, axis=-1, keepdims=True), out=out)
+        np.exp(y, out=y)
+        y /= np.sum(y, axis=-1, keepdims=True)
+        self.y = y
+        return y
+
+    def backward(self, grad_y, out=None):
+        y = self._output()
+        dot = np.sum(grad_y * y, axis=-1, keepdims=True)
+        return np.multiply(y, grad_y - dot, out=out)
+
+    def onnx(self, graph, x):
+        return graph.op("Softmax", x, axis=-1)
 
 
-# -- what layers call: the backend's kernel for a built-in activation, else the class's own ---
-# ``ops`` is a layer's kernel backend (``layer.ops``), so the NumPy or Numba kernel runs.
+def _into(out: np.ndarray | None, y: np.ndarray) -> np.ndarray:
+    """y, or y copied into ``out`` when one is given (``np.where`` has no ``out=``)."""
+    if out is None:
+        return y
+    out[...] = y
+    return out
 
 
-def fused_forward(
-    ops: Any,
-    activation: ActivationFunction,
-    x: np.ndarray,
-    W: np.ndarray,
-    b: np.ndarray | None,
-    out: np.ndarray,
-    apply_activation: bool = True,
-) -> tuple[np.ndarray, str]:
-    """y = f(x W + b) written into ``out``, and the name ``unfuse_backward`` needs later.
+ACTIVATIONS = Registry(
+    "activation",
+    {cls.name: cls for cls in (Linear, Sigmoid, Tanh, ReLU, LeakyReLU, ELU, Softplus, Softmax)},
+    base=ActivationFunction,
+)
 
-    Shapes: x (M, n_in), W (n_in, n_out), b (n_out,) or None; ``out`` (…, n_out) holds M rows,
-    e.g. (batch, Ho, Wo, filters) for a convolution, and y has its shape. A built-in activation
-    runs fused in ``ops.dense_forward``; one without a kernel gets z = x W + b from the kernel
-    and then runs its own forward. With ``apply_activation=False`` y is z itself.
-
-    Returns (y, applied): applied is the kernel name used, or "custom".
-    Dense, Conv2D and SeparableConv2D share this step.
-    """
-    kernel = activation.kernel_name if apply_activation else "linear"
-    rows = out.reshape(-1, out.shape[-1])
-    ops.dense_forward(x, W, b, kernel or "linear", activation.alpha, rows)
-    if kernel is None:
-        return activation.forward(out), "custom"
-    return out, kernel
+register = ACTIVATIONS.register
+serialize = ACTIVATIONS.serialize
 
 
-def unfuse_backward(
-    activation: ActivationFunction, applied: str, grad_output: np.ndarray
-) -> tuple[np.ndarray, str]:
-    """The (gradient, activation kernel name) a layer's fused backward kernel should receive.
+def get(identifier: Any) -> ActivationFunction:
+    """An activation from None (linear), a name ("relu", "ReLU"), a dict, or an instance.
 
-    ``applied`` is the kernel name the layer's last forward used, or "custom" for an activation
-    without a kernel: that one runs its own backward here, and the kernel then sees "linear".
-    Dense, Conv2D and SeparableConv2D share this step.
-    """
-    if applied == "custom":
-        return activation.backward(grad_output), "linear"
-    return grad_output, applied
-
-
-def forward_in_place(ops: Any, activation: ActivationFunction, z: np.ndarray) -> np.ndarray:
-    """y = f(z), any shape: written over z by the backend's kernel for a built-in activation;
-    an activation without a kernel runs its own forward and returns its own array.
-
-    DepthwiseConv2D and Residual share this step, after their bias add or sum.
-    """
-    if activation.kernel_name is None:
-        return activation.forward(z)
-    ops.activation_forward(activation.kernel_name, z, activation.alpha, z)
-    return z
-
-
-def backward_into(
-    ops: Any, activation: ActivationFunction, y: np.ndarray, grad: np.ndarray, out: np.ndarray
-) -> np.ndarray:
-    """dL/dz = dL/dy ⊙ f'(z) from the cached y = f(z), all of y's shape, written into ``out``
-    by the backend's kernel; an activation without a kernel runs its own backward (from the y
-    it cached itself) and leaves ``out`` unused.
-
-    The backward half of ``forward_in_place``.
-    """
-    if activation.kernel_name is None:
-        return activation.backward(grad)
-    return ops.activation_backward(activation.kernel_name, y, grad, activation.alpha, out)
-
-
-ACTIVATIONS: dict[str, type[ActivationFunction]] = {
-    cls.name: cls for cls in (Linear, Sigmoid, Tanh, ReLU, LeakyReLU, ELU, Softplus, Softmax)
-}
-
-
-def serialize(activation: ActivationFunction) -> dict[str, Any]:
-    if ACTIVATIONS.get(activation.name) is not type(activation):
-        raise ValueError(
-            f"Custom activation {type(activation).__name__} cannot be saved; "
-            f"built-in ones are {sorted(ACTIVATIONS)}"
-        )
-    return {"class_name": activation.name, "config": activation.get_config()}
-
-
-def get(identifier: str | dict | ActivationFunction | None) -> ActivationFunction:
-    """An activation from None (linear), a name, a serialized dict, or an instance.
-
-    Instances are returned as they are. Names give a fresh object, so two layers never share
+    Instances are returned as they are; names give a fresh object, so two layers never share
     one cache.
     """
-    if identifier is None:
-        return Linear()
-    if isinstance(identifier, ActivationFunction):
-        return identifier
-    if isinstance(identifier, dict):
-        return _lookup(identifier.get("class_name")).from_config(dict(identifier.get("config", {})))
-    return _lookup(identifier)()
+    return Linear() if identifier is None else ACTIVATIONS.resolve(identifier)
 
 
-def _lookup(name: object) -> type[ActivationFunction]:
-    key = name.lower() if isinstance(name, str) else name
-    if key not in ACTIVATIONS:
-        raise ValueError(f"Unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)}")
-    return ACTIVATIONS[key]
+def is_builtin(activation: ActivationFunction) -> bool:
+    """True for the classes above (not subclasses): their methods accept ``out``, and a
+    compiled backend may run its twin of them."""
+    return ACTIVATIONS.is_builtin(activation)

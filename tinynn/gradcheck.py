@@ -140,36 +140,64 @@ def check_regularizer(regularizer, w: np.ndarray, eps: float = 1e-6) -> GradChec
 
 
 def check_model(model, x: np.ndarray, y: np.ndarray, eps: float = 1e-6) -> GradCheckResult:
-    """Check every parameter gradient of a compiled float64 model on one batch.
+    """Check every parameter gradient of a compiled model on one batch.
 
     The loss is the one training uses (fused with the output activation when it applies),
     plus regularization; dropout masks are replayed identically for every evaluation.
+    A float32 model is checked through a float64 copy with the same weights (float32 round-off
+    alone would swamp the differences); the model itself is left untouched.
     """
-    x, y = model._prepare_xy(x, y)
-    for param, _ in model.parameters():
-        _require_float64(param, "parameters")
+    from tinynn import training
+
+    if model.dtype != np.float64 or any(p.dtype != np.float64 for p, _ in model.parameters()):
+        model = _float64_copy(model)
+    state = model.require_compiled()
+    x, y = training.prepare_xy(model, x, y)
     states = [layer.rng.bit_generator.state for layer in model.layers]
 
-    def loss() -> float:
-        for layer, state in zip(model.layers, states, strict=True):
-            layer.rng.bit_generator.state = state
-        fused = model._fused_activation is not None
-        y_pred = model.forward(x, training=True, logits=fused)
-        return model._train_loss.forward(y_pred, y) + model.regularization_loss()
+    def rewind() -> None:
+        for layer, rng_state in zip(model.layers, states, strict=True):
+            layer.rng.bit_generator.state = rng_state
 
-    for layer, state in zip(model.layers, states, strict=True):
-        layer.rng.bit_generator.state = state
-    model.compute_gradients(x, y)
-    analytic = {
-        f"{layer.name}/{key}": layer.grads[key].copy()
+    def loss() -> float:
+        rewind()
+        fused = state.fused_activation is not None
+        y_pred = model.forward(x, training=True, logits=fused)
+        return state.train_loss.forward(y_pred, y) + model.regularization_loss()
+
+    rewind()
+    training.compute_gradients(model, state, x, y)
+    pairs = {
+        f"{layer.name}/{key}": (layer.params[key], layer.grads[key].copy())
         for layer in model.layers
-        for key in layer.grads
+        if layer.trainable
+        for key in layer.params
     }
     result = GradCheckResult()
-    for layer in model.layers:
-        for key, param in layer.params.items():
-            name = f"{layer.name}/{key}"
-            result.errors[name] = relative_error(
-                analytic[name], numerical_gradient(loss, param, eps)
-            )
+    for name, (param, analytic) in pairs.items():
+        result.errors[name] = relative_error(analytic, numerical_gradient(loss, param, eps))
     return result
+
+
+def _float64_copy(model):
+    """The same model in float64: rebuilt from its config, weights copied, compiled alike."""
+    from tinynn import losses, optimizers
+    from tinynn.models import MODELS
+
+    config = model.get_config()
+    config["dtype"] = "float64"
+    for spec in config.get("layers", []):
+        spec["config"]["dtype"] = "float64"
+    copy = MODELS.lookup(type(model).__name__).from_config(config)
+    copy.require_built()
+    copy.set_weights([w.astype(np.float64) for w in model.get_weights()])
+    for original, layer in zip(model.layers, copy.layers, strict=True):
+        layer.trainable = original.trainable
+        layer.rng.bit_generator.state = original.rng.bit_generator.state
+    state = model.require_compiled()
+    copy.compile(
+        optimizer=optimizers.get(optimizers.serialize(state.optimizer)),
+        loss=losses.get(losses.serialize(state.loss)),
+        backend=state.ops.NAME,
+    )
+    return copy

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from tinynn.registry import Registry
+
 
 def compute_fans(shape: tuple[int, ...]) -> tuple[int, int]:
     """(fan_in, fan_out) of a weight of the given shape, following Keras's convention.
@@ -171,53 +173,28 @@ class LecunUniform(_VarianceScaling):
     """LeCun (1998): U(−a, a), a = sqrt(3 / fan_in)."""
 
 
-INITIALIZERS: dict[str, type[Initializer]] = {
-    "zeros": Zeros,
-    "ones": Ones,
-    "random_normal": RandomNormal,
-    "random_uniform": RandomUniform,
-    "glorot_uniform": GlorotUniform,
-    "glorot_normal": GlorotNormal,
-    "he_normal": HeNormal,
-    "he_uniform": HeUniform,
-    "lecun_normal": LecunNormal,
-    "lecun_uniform": LecunUniform,
-}
+INITIALIZERS = Registry(
+    "initializer",
+    {
+        "zeros": Zeros,
+        "ones": Ones,
+        "random_normal": RandomNormal,
+        "random_uniform": RandomUniform,
+        "glorot_uniform": GlorotUniform,
+        "glorot_normal": GlorotNormal,
+        "he_normal": HeNormal,
+        "he_uniform": HeUniform,
+        "lecun_normal": LecunNormal,
+        "lecun_uniform": LecunUniform,
+    },
+    base=Initializer,
+)
+
+register = INITIALIZERS.register
+serialize = INITIALIZERS.serialize
+name_of = INITIALIZERS.name_of
 
 
-def name_of(initializer: Initializer) -> str:
-    """The registry name of an initializer instance (used in configs)."""
-    for name, cls in INITIALIZERS.items():
-        if type(initializer) is cls:
-            return name
-    raise ValueError(f"{type(initializer).__name__} is not a registered initializer")
-
-
-def serialize(initializer: Initializer) -> dict[str, Any]:
-    return {"class_name": name_of(initializer), "config": initializer.get_config()}
-
-
-def get(identifier: str | dict | Initializer) -> Initializer:
+def get(identifier: Any) -> Initializer:
     """An initializer from a name ("he_normal" or Keras's "HeNormal"), a dict, or an instance."""
-    if isinstance(identifier, Initializer):
-        return identifier
-    if isinstance(identifier, dict):
-        cls = _lookup(identifier.get("class_name"))
-        return cls.from_config(dict(identifier.get("config", {})))
-    return _lookup(identifier)()
-
-
-#: Keras's class names ("GlorotUniform", "HeNormal", …) for the same initializers.
-CLASS_NAMES: dict[str, str] = {cls.__name__: name for name, cls in INITIALIZERS.items()}
-
-
-def _lookup(name: object) -> type[Initializer]:
-    """The class for "glorot_uniform" (any case) or Keras's class name "GlorotUniform"."""
-    if isinstance(name, str):
-        key = CLASS_NAMES.get(name, name.lower())
-        if key in INITIALIZERS:
-            return INITIALIZERS[key]
-    raise ValueError(
-        f"Unknown initializer {name!r}; expected one of {sorted(INITIALIZERS)} "
-        "(or a Keras class name such as 'GlorotUniform')"
-    )
+    return INITIALIZERS.resolve(identifier)

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from tinynn.registry import Registry
+
 
 class Regularizer:
     """Base class: ``__call__(w) -> float`` and ``gradient(w) -> array``."""
@@ -75,35 +77,26 @@ class L2(L1L2):
         return {"l2": self.l2}
 
 
-REGULARIZERS: dict[str, type[Regularizer]] = {"l1": L1, "l2": L2, "l1_l2": L1L2, "l1l2": L1L2}
+#: By name, L1L2 uses 0.01 for both factors, as Keras's ``l1_l2()`` shortcut does (its own
+#: defaults are 0, so "l1_l2" would silently add nothing).
+REGULARIZERS = Registry(
+    "regularizer",
+    {"l1": L1, "l2": L2, "l1_l2": L1L2},
+    defaults={"l1_l2": {"l1": 0.01, "l2": 0.01}},
+    base=Regularizer,
+)
 
-#: What a bare name builds. L1L2's own defaults are 0 (as in Keras), so "l1_l2" by name would
-#: silently add nothing; by name it uses 0.01 for both, as Keras's ``l1_l2()`` shortcut does.
-_NAME_DEFAULTS: dict[type[Regularizer], dict[str, float]] = {L1L2: {"l1": 0.01, "l2": 0.01}}
+register = REGULARIZERS.register
 
 
 def serialize(regularizer: Regularizer | None) -> dict[str, Any] | None:
-    if regularizer is None:
-        return None
-    names = {L1: "l1", L2: "l2", L1L2: "l1_l2"}
-    if type(regularizer) not in names:
-        raise ValueError(f"{type(regularizer).__name__} is not a registered regularizer")
-    return {"class_name": names[type(regularizer)], "config": regularizer.get_config()}
+    return None if regularizer is None else REGULARIZERS.serialize(regularizer)
 
 
-def get(identifier: str | dict | Regularizer | None) -> Regularizer | None:
+def get(identifier: Any) -> Regularizer | None:
     """None, a name ("l1", "l2", "l1_l2"; factors 0.01), a serialized dict, or an instance."""
-    if identifier is None or isinstance(identifier, Regularizer):
-        return identifier
-    if isinstance(identifier, dict):
-        cls = _lookup(identifier.get("class_name"))
-        return cls.from_config(dict(identifier.get("config", {})))
-    cls = _lookup(identifier)
-    return cls(**_NAME_DEFAULTS.get(cls, {}))
+    return None if identifier is None else REGULARIZERS.resolve(identifier)
 
 
-def _lookup(name: object) -> type[Regularizer]:
-    key = name.lower() if isinstance(name, str) else name
-    if key not in REGULARIZERS:
-        raise ValueError(f"Unknown regularizer {name!r}; expected one of {sorted(REGULARIZERS)}")
-    return REGULARIZERS[key]
+# Keras's shortcuts: regularizers.l2(0.01) is L2(0.01).
+l1, l2, l1_l2 = L1, L2, L1L2

@@ -1,249 +1,214 @@
-"""Saving and loading models: one ``.npz`` file, no pickle, atomic writes.
+"""Saving and loading models: what of a model goes into the file, and back.
 
-File layout (a plain NumPy ``.npz`` archive, readable with ``np.load(path)``):
+The file format itself (layout, atomic writing, safe reading) is ``tinynn.runtime.archive``.
+This module maps a model onto it:
 
-    __config__            uint8 bytes of a UTF-8 JSON document: format tag and version, the
-                          model config (layers by registered class name), compile settings,
-                          optimizer iteration count, random-generator states, and the name,
-                          shape and dtype of every array below
-    weights/<i>           the i-th parameter, in ``model.parameters()`` order
-    optimizer/<i>/<key>   the optimizer's per-parameter state (momentum buffers, …)
+    config     the model config (layers by registered class name), the compile settings,
+               the random generators' states and any metadata the caller adds
+    weights/i  every parameter, layer by layer (frozen ones too)
+    state/l/k  layer l's non-trained arrays (BatchNormalization's moving statistics)
+    optimizer  per-parameter buffers and step counts, for every weights/i
 
-Loading uses ``allow_pickle=False`` and instantiates only classes found in the registries
-(``tinynn.layers.LAYERS``, ``losses.LOSSES``, …), so a file can never run code. Every array is
-checked against the shape and dtype its config declares before it is used.
+Loading instantiates only classes found in the registries (``tinynn.layers.LAYERS``,
+``losses.LOSSES``, …) and checks every array against the model before copying it in, so a
+file can never run code.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
-import zipfile
-import zlib
 from typing import Any
 
 import numpy as np
 
-from tinynn.runtime import ArchiveReader, ModelFileError
+from tinynn import losses, optimizers
+from tinynn.registry import Registry
+from tinynn.runtime.archive import ModelFileError, read_archive, write_archive
 
-FORMAT = "tinynn.model"
-FORMAT_VERSION = 1
-CONFIG_KEY = "__config__"
+#: Suffixes of other frameworks' formats, which ``save`` refuses rather than mislabel.
+FOREIGN_SUFFIXES = {".keras": "Keras", ".h5": "HDF5 (Keras 2)", ".hdf5": "HDF5 (Keras 2)"}
 
 
-#: The largest model file we read: 1 GiB.
-MAX_FILE_BYTES = 1 << 30
+def check_suffix(path: str | os.PathLike) -> None:
+    suffix = os.path.splitext(os.fspath(path))[1].lower()
+    if suffix in FOREIGN_SUFFIXES:
+        raise ValueError(
+            f"{os.fspath(path)!r} names a {FOREIGN_SUFFIXES[suffix]} file, but tinynn writes its "
+            "own format (a .npz archive); use a .npz file name. To read a Keras file, use "
+            "tinynn.convert.from_keras"
+        )
+
+
+def model_parameters(model: Any) -> list[np.ndarray]:
+    """Every parameter of the model, trainable or not, in layer order."""
+    return [param for layer in model.layers for param in layer.params.values()]
 
 
 def save_model(model: Any, path: str | os.PathLike, metadata: dict | None = None) -> None:
-    """Write ``model`` to ``path`` atomically: a temporary file, fsync, then rename.
+    """Write ``model`` to ``path`` atomically (see ``tinynn.runtime.archive``).
 
     ``metadata`` is any JSON-able dict stored beside the config (the CLI records the data set
-    and split there); ``read_model_file(path)[0]["metadata"]`` returns it.
-
-    If anything fails half-way (a full disk, an interrupt), the previous file at ``path`` is
-    left untouched and the temporary file is removed.
+    and split there).
     """
-    from tinynn import losses, metrics, optimizers
-
-    model._require_built()
-    arrays: dict[str, np.ndarray] = {}
-    manifest = []
-    for i, (param, _) in enumerate(model.parameters()):
-        arrays[f"weights/{i}"] = param
-        manifest.append(
-            {"key": f"weights/{i}", "shape": list(param.shape), "dtype": param.dtype.name}
-        )
-    for i, layer in enumerate(model.layers):
-        # Non-trainable arrays that inference needs, e.g. BatchNormalization's moving averages.
-        for key, value in getattr(layer, "state", {}).items():
-            arrays[f"state/{i}/{key}"] = value
-            manifest.append(
-                {"key": f"state/{i}/{key}", "shape": list(value.shape), "dtype": value.dtype.name}
-            )
+    check_suffix(path)
+    model.require_built()
+    params = model_parameters(model)
+    arrays: dict[str, np.ndarray] = _weight_arrays(model, params)
     config: dict[str, Any] = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "model": {"class_name": "Sequential", "config": model.get_config()},
+        "model": {"class_name": type(model).__name__, "config": model.get_config()},
         "compile": None,
         "rng": {
             "model": model.rng.bit_generator.state,
             "layers": [layer.rng.bit_generator.state for layer in model.layers],
         },
-        "arrays": manifest,
         "metadata": metadata or {},
     }
-    if model.optimizer is not None and model.loss is not None:
-        state = model.optimizer.state_dict()
-        for i, buffers in enumerate(state["state"]):
+    state = model.train_state
+    if state is not None:
+        saved = state.optimizer.state_dict(params)
+        for i, buffers in enumerate(saved["state"]):
             for key, value in buffers.items():
-                name = f"optimizer/{i}/{key}"
-                arrays[name] = np.asarray(value)
-                manifest.append(
-                    {
-                        "key": name,
-                        "shape": list(np.shape(value)),
-                        "dtype": np.asarray(value).dtype.name,
-                    }
-                )
+                arrays[f"optimizer/{i}/{key}"] = value
         config["compile"] = {
-            "optimizer": optimizers.serialize(model.optimizer),
-            "optimizer_iterations": int(state["iterations"]),
-            "optimizer_slots": [sorted(buffers) for buffers in state["state"]],
-            "optimizer_shapes": [list(shape) for shape in state["shapes"]],
-            "loss": losses.serialize(model.loss),
-            "metrics": [
-                spec if isinstance(spec, str) else metrics.name_of(spec)
-                for spec in model._metric_specs
+            "optimizer": optimizers.serialize(state.optimizer),
+            "optimizer_iterations": int(saved["iterations"]),
+            "optimizer_slots": [sorted(buffers) for buffers in saved["state"]],
+            "optimizer_shapes": saved["shapes"],
+            "optimizer_steps": saved["steps"],
+            "loss": losses.serialize(state.loss),
+            "metrics": state.metric_names
+            or [
+                spec if isinstance(spec, str) else getattr(spec, "__name__", str(spec))
+                for spec in state.metric_specs
             ],
-            "backend": model.backend,
+            "backend": state.ops.NAME,
         }
-    arrays[CONFIG_KEY] = np.frombuffer(json.dumps(config).encode("utf-8"), dtype=np.uint8)
-    _atomic_savez(os.fspath(path), arrays)
+    write_archive(path, config, arrays)
 
 
-def _atomic_savez(path: str, arrays: dict[str, np.ndarray]) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temp_path = tempfile.mkstemp(prefix=".tinynn-", suffix=".tmp", dir=folder)
+def _weight_arrays(model: Any, params: list[np.ndarray]) -> dict[str, np.ndarray]:
+    arrays = {f"weights/{i}": param for i, param in enumerate(params)}
+    for index, layer in enumerate(model.layers):
+        for key, value in layer.state.items():
+            arrays[f"state/{index}/{key}"] = value
+    return arrays
+
+
+def save_weights(model: Any, path: str | os.PathLike) -> None:
+    """Only the weights and layer state, with the model config to check them against."""
+    check_suffix(path)
+    model.require_built()
+    config = {"model": {"class_name": type(model).__name__, "config": model.get_config()}}
+    write_archive(path, config, _weight_arrays(model, model_parameters(model)))
+
+
+def load_weights(model: Any, path: str | os.PathLike) -> None:
+    """Copy the weights of a file written by ``save`` or ``save_weights`` into ``model``,
+    after checking that every array fits; the model keeps its own arrays."""
+    _, arrays = read_archive(path, select=lambda key: not key.startswith("optimizer/"))
+    model.require_built()
+    _restore_weights(model, arrays)
+
+
+def load_model(path: str | os.PathLike, models: Registry) -> Any:
+    """Rebuild, re-weight and (if it was compiled) re-compile a saved model."""
+    config, arrays = read_archive(path)
+    spec = config.get("model")
+    if not isinstance(spec, dict):
+        raise ModelFileError(f"{os.fspath(path)!r} has no model entry")
     try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **arrays)
-            stream.flush()
-            os.fsync(stream.fileno())
-        # mkstemp creates the file private (0600); give it the mode a plain open() would.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temp_path, 0o666 & ~umask)
-        os.replace(temp_path, path)
-    except BaseException:
-        if os.path.exists(temp_path):
-            os.remove(temp_path)
-        raise
+        model = models.deserialize(spec)
+    except (TypeError, ValueError, KeyError) as error:
+        raise ModelFileError(f"{os.fspath(path)!r}: the model config is invalid: {error}") from None
+    model.require_built()
+    _restore_weights(model, arrays)
+    _restore_rng(model, config.get("rng", {}))
+    compiled = config.get("compile")
+    if compiled:
+        _restore_compile(model, compiled, arrays)
+    return model
 
 
-def read_model_file(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """The validated config and arrays of a model file, or ``ModelFileError``.
-
-    Arrays are read by ``tinynn.runtime.ArchiveReader``, which checks each declared shape
-    against the bytes actually stored before allocating anything, and refuses object
-    (pickled) arrays; a crafted header cannot make us allocate terabytes.
-    """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"no model file at {path!r}")
-    size = os.path.getsize(path)
-    if size > MAX_FILE_BYTES:
-        raise ModelFileError(f"{path!r} is {size} bytes; the limit is {MAX_FILE_BYTES}")
-    with open(path, "rb") as stream:
-        signature = stream.read(4)
-    if signature != b"PK\x03\x04":
-        raise ModelFileError(
-            f"{path!r} is not a readable tinynn model file: it is not an .npz (zip) archive"
-        )
-    try:
-        with zipfile.ZipFile(path) as archive:
-            reader = ArchiveReader(archive, path, MAX_FILE_BYTES)
-            if CONFIG_KEY not in reader.members:
-                raise ModelFileError(f"{path!r} has no {CONFIG_KEY!r} entry; not written by tinynn")
-            config = _decode_config(reader.array(CONFIG_KEY, "config"), path)
-            arrays = {
-                entry.get("key"): reader.array(entry.get("key"), "weight")
-                for entry in config.get("arrays", [])
-            }
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as error:
-        raise ModelFileError(
-            f"{path!r} is not a readable tinynn model file (corrupt or truncated): {error}"
-        ) from None
-    for entry in config.get("arrays", []):
-        key, array = entry.get("key"), arrays[entry.get("key")]
-        if list(array.shape) != entry.get("shape") or array.dtype.name != entry.get("dtype"):
-            raise ModelFileError(
-                f"{path!r}: array {key!r} has shape {array.shape} and dtype {array.dtype}; "
-                f"the config declares {tuple(entry.get('shape') or ())} and {entry.get('dtype')}"
-            )
-    return config, arrays
-
-
-def _decode_config(raw: np.ndarray, path: str) -> dict[str, Any]:
-    try:
-        config = json.loads(raw.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
-        raise ModelFileError(f"{path!r} has an unreadable config: {error}") from None
-    if not isinstance(config, dict) or config.get("format") != FORMAT:
-        raise ModelFileError(f"{path!r} is not a tinynn model (format tag missing)")
-    if config.get("format_version") != FORMAT_VERSION:
-        raise ModelFileError(
-            f"{path!r} has format version {config.get('format_version')!r}; "
-            f"this tinynn reads version {FORMAT_VERSION}"
-        )
-    if not isinstance(config.get("arrays", []), list):
-        raise ModelFileError(f"{path!r}: the config's array list is malformed")
-    return config
-
-
-def load_model(path: str | os.PathLike) -> Any:
-    """Rebuild, re-weight and (if it was compiled) re-compile a saved ``Sequential``."""
-    from tinynn import losses, optimizers
-    from tinynn.models import Sequential
-
-    config, arrays = read_model_file(path)
-    model_spec = config.get("model", {})
-    if model_spec.get("class_name") != "Sequential":
-        raise ModelFileError(f"unknown model class {model_spec.get('class_name')!r}")
-    model = Sequential.from_config(model_spec.get("config", {}))
-    model.build()
-    params = [param for param, _ in model.parameters()]
-    weights = [arrays.get(f"weights/{i}") for i in range(len(params))]
-    for i, (param, value) in enumerate(zip(params, weights, strict=True)):
+def _restore_weights(model: Any, arrays: dict[str, np.ndarray]) -> None:
+    params = model_parameters(model)
+    found = [arrays.get(f"weights/{i}") for i in range(len(params))]
+    for i, (param, value) in enumerate(zip(params, found, strict=True)):
         if value is None or value.shape != param.shape or value.dtype != param.dtype:
             raise ModelFileError(
                 f"weight {i} does not fit the model: expected {param.shape} {param.dtype}, "
                 f"found {None if value is None else (value.shape, value.dtype.name)}"
             )
+    extra = sorted(k for k in arrays if k.startswith("weights/") and int(k[8:]) >= len(params))
+    if extra:
+        raise ModelFileError(f"the file holds weights the model has no place for: {extra}")
+    for index, layer in enumerate(model.layers):
+        for key, target in layer.state.items():
+            value = arrays.get(f"state/{index}/{key}")
+            if value is None or value.shape != target.shape:
+                raise ModelFileError(
+                    f"layer {layer.name!r} state {key!r}: expected shape {target.shape}, found "
+                    f"{None if value is None else value.shape}"
+                )
+    for param, value in zip(params, found, strict=True):
         param[...] = value
-    _restore_layer_state(model, arrays)
-    _restore_rng(model, config.get("rng", {}))
-    compiled = config.get("compile")
-    if compiled:
+    for index, layer in enumerate(model.layers):
+        for key, target in layer.state.items():  # in place: a container's state is a view
+            target[...] = arrays[f"state/{index}/{key}"]
+
+
+def _restore_compile(model: Any, compiled: dict, arrays: dict[str, np.ndarray]) -> None:
+    try:
         model.compile(
             optimizer=optimizers.get(compiled["optimizer"]),
             loss=losses.get(compiled["loss"]),
             metrics=compiled.get("metrics", []),
             backend=compiled.get("backend", "auto"),
         )
-        slots = compiled.get("optimizer_slots", [])
-        try:
-            state = [
-                {key: arrays[f"optimizer/{i}/{key}"] for key in keys}
-                for i, keys in enumerate(slots)
-            ]
-            model.optimizer.load_state_dict(
-                {
-                    "class_name": compiled["optimizer"]["class_name"],
-                    "iterations": compiled.get("optimizer_iterations", 0),
-                    "config": compiled["optimizer"]["config"],
-                    "shapes": compiled.get("optimizer_shapes", []),
-                    "state": state,
-                }
-            )
-        except (KeyError, TypeError, ValueError) as error:
-            raise ModelFileError(f"optimizer state does not fit the model: {error}") from None
-    return model
+    except (KeyError, TypeError, ValueError) as error:
+        raise ModelFileError(f"the compile settings are invalid: {error}") from None
+    params = model_parameters(model)
+    slots = compiled.get("optimizer_slots", [])
+    state = {
+        "class_name": compiled["optimizer"]["class_name"],
+        "iterations": compiled.get("optimizer_iterations", 0),
+        "config": compiled["optimizer"]["config"],
+        "shapes": compiled.get("optimizer_shapes", []),
+        "state": [
+            {key: arrays.get(f"optimizer/{i}/{key}") for key in keys}
+            for i, keys in enumerate(slots)
+        ],
+    }
+    if "optimizer_steps" in compiled:
+        state["steps"] = compiled["optimizer_steps"]
+    try:
+        if slots and len(slots) != len(params):
+            # a file from before per-parameter state: one flat buffer for all parameters
+            state = _split_flat_state(state, params)
+        model.optimizer.load_state_dict(state, params if slots else None)
+    except (KeyError, TypeError, ValueError) as error:
+        raise ModelFileError(f"optimizer state does not fit the model: {error}") from None
 
 
-def _restore_layer_state(model: Any, arrays: dict[str, np.ndarray]) -> None:
-    """Copy saved non-trainable state into each layer's own arrays (in place: a container's
-    ``state`` is a view of its children's)."""
-    for i, layer in enumerate(model.layers):
-        for key, target in getattr(layer, "state", {}).items():
-            value = arrays.get(f"state/{i}/{key}")
-            if value is None or value.shape != target.shape:
-                raise ModelFileError(
-                    f"layer {layer.name!r} state {key!r}: expected shape {target.shape}, found "
-                    f"{None if value is None else value.shape}"
-                )
-            target[...] = value
+def _split_flat_state(state: dict[str, Any], params: list[np.ndarray]) -> dict[str, Any]:
+    """Per-parameter entries from the single flat buffer earlier tinynn versions saved."""
+    if len(state["state"]) != 1 or state["shapes"] != [[sum(p.size for p in params)]]:
+        raise ValueError(f"{len(state['state'])} state entries for {len(params)} parameters")
+    flat, entries, offset = state["state"][0], [], 0
+    for param in params:
+        entries.append(
+            {
+                key: value[offset : offset + param.size].reshape(param.shape)
+                for key, value in flat.items()
+            }
+        )
+        offset += param.size
+    shapes = [list(param.shape) for param in params]
+    return {
+        **state,
+        "shapes": shapes,
+        "state": entries,
+        "steps": [state["iterations"]] * len(params),
+    }
 
 
 def _restore_rng(model: Any, states: dict[str, Any]) -> None:

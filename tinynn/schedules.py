@@ -16,6 +16,8 @@ import math
 import numbers
 from typing import Any
 
+from tinynn.registry import Registry
+
 
 def _check_number(name, value, *, low=None, high=None, low_open=False, high_open=False):
     """Raise ValueError (with the value) unless ``value`` is a real number in the range."""
@@ -171,55 +173,18 @@ class CosineDecay(LearningRateSchedule):
         }
 
 
-SCHEDULES = {
-    "step_decay": StepDecay,
-    "exponential_decay": ExponentialDecay,
-    "cosine_decay": CosineDecay,
-}
+SCHEDULES = Registry(
+    "learning-rate schedule",
+    {cls.__name__: cls for cls in (StepDecay, ExponentialDecay, CosineDecay)},
+    base=LearningRateSchedule,
+)
+
+register = SCHEDULES.register
+serialize = SCHEDULES.serialize
+deserialize = SCHEDULES.deserialize
 
 
-def _lookup(name: Any) -> type[LearningRateSchedule]:
-    """Class for a registry key ("cosine_decay") or a class name ("CosineDecay")."""
-    if name in SCHEDULES:
-        return SCHEDULES[name]
-    for cls in SCHEDULES.values():
-        if cls.__name__ == name:
-            return cls
-    valid = ", ".join(sorted(SCHEDULES))
-    raise ValueError(f"Unknown learning-rate schedule: {name!r}. Valid names: {valid}")
-
-
-def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
-    """``{"class_name": "CosineDecay", "config": {...}}`` for a schedule instance."""
-    if not isinstance(schedule, LearningRateSchedule):
-        raise ValueError(f"Expected a LearningRateSchedule, got {schedule!r}")
-    return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
-
-
-def deserialize(config: dict[str, Any]) -> LearningRateSchedule:
-    """Inverse of ``serialize``: build a schedule from ``{"class_name":..., "config":...}``."""
-    if not isinstance(config, dict) or set(config) != {"class_name", "config"}:
-        raise ValueError(f"Expected a dict with keys 'class_name' and 'config', got {config!r}")
-    return _lookup(config["class_name"]).from_config(config["config"])
-
-
-def get(identifier: dict | LearningRateSchedule) -> LearningRateSchedule:
-    """Return a schedule from an instance (returned as is) or a serialized config dict.
-
-    A bare name is not enough, because every schedule needs arguments: the error then shows
-    the dict form to use. Unknown names list the valid ones.
-    """
-    if isinstance(identifier, LearningRateSchedule):
-        return identifier
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, str):
-        cls = _lookup(identifier)
-        raise ValueError(
-            f"Schedule {identifier!r} needs arguments; pass an instance such as "
-            f"{cls.__name__}(...) or a dict {{'class_name': {cls.__name__!r}, 'config': {{...}}}}"
-        )
-    valid = ", ".join(sorted(SCHEDULES))
-    raise ValueError(
-        f"Could not interpret learning-rate schedule: {identifier!r}. Valid names: {valid}"
-    )
+def get(identifier: Any) -> LearningRateSchedule:
+    """A schedule from an instance (returned as is) or a serialized dict. A bare name is not
+    enough, because every schedule needs arguments: the error then shows the dict form."""
+    return SCHEDULES.resolve(identifier)

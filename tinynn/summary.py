@@ -31,8 +31,9 @@ def format_summary(model: Any) -> str:
         return "".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True))
 
     total_params = model.count_params()
+    trainable = sum(param.size for param, _ in model.parameters())
     total_flops = sum(layer.flops() for layer in model.layers)
-    param_bytes = sum(p.nbytes for p, _ in model.parameters())
+    param_bytes = sum(param.nbytes for layer in model.layers for param in layer.params.values())
     parts = [
         f'Model: "{model.name}"',
         rule,
@@ -41,6 +42,8 @@ def format_summary(model: Any) -> str:
         *(line(row) for row in rows),
         rule,
         f"Total params: {total_params:,} ({param_bytes / 1024:.2f} KB, {model.dtype.name})",
+        f"Trainable params: {trainable:,}",
+        f"Non-trainable params: {total_params - trainable:,}",
         f"Forward FLOPs per sample: {total_flops:,}",
     ]
     return "\n".join(parts)

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from tinynn.models import Sequential
-from tinynn.saving import ModelFileError, load_model, read_model_file
+from tinynn.models import Model, load_model
+from tinynn.runtime.archive import ModelFileError, read_archive
 
 
-def open_model(path: str) -> tuple[Sequential, dict[str, Any]]:
+def open_model(path: str) -> tuple[Model, dict[str, Any]]:
     """``(model, metadata)``; metadata is ``{}`` for models saved from Python.
 
     A file that passes the format checks but whose config is still malformed (a missing key,
     a short list) is reported as a ``ModelFileError`` rather than an internal error.
     """
-    config, _ = read_model_file(path)
+    config, _ = read_archive(path, select=lambda key: False)
     try:
         model = load_model(path)
     except (KeyError, IndexError, AttributeError) as error:

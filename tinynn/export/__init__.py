@@ -18,10 +18,10 @@ Files are written atomically (a temporary file, then a rename), like ``model.sav
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 from tinynn import runtime
+from tinynn.runtime import archive
 
 #: format -> suffix of the file it writes when no output path is given.
 FORMATS = {"python": ".py", "c": ".h", "onnx": ".onnx"}
@@ -61,16 +61,9 @@ def export_model(
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename."""
-    handle, temp = tempfile.mkstemp(prefix=".tinynn-", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.remove(temp)
-        raise
+    """Write ``data`` to ``path`` atomically, with the mode the user's umask gives new files
+    (the file format's own writer, ``tinynn.runtime.archive.write_atomic``)."""
+    archive.write_atomic(path, lambda stream: stream.write(data))
 
 
 __all__ = ["FORMATS", "default_output", "export_model", "write_atomic"]

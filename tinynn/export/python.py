@@ -17,12 +17,9 @@ model config and its weights, without optimizer state or random-generator states
 from __future__ import annotations
 
 import ast
-import io
-import json
 import re
 from pathlib import Path
 
-import numpy as np
 
 from tinynn import runtime
 from tinynn.export import write_atomic
@@ -50,29 +47,36 @@ def load() -> InferenceModel:
 '''
 
 
-#: The runtime package's modules, each after the ones it imports from.
-RUNTIME_PARTS = ("activations", "model_file", "inference")
+#: The modules of the NumPy-only runtime, each after the ones it imports from.
+RUNTIME_PARTS = (
+    "tinynn.registry",
+    "tinynn.activations",
+    "tinynn.runtime.archive",
+    "tinynn.runtime.model_file",
+    "tinynn.runtime.inference",
+)
 
 
 def standalone_source() -> str:
-    """The ``tinynn.runtime`` package as the source of one module that needs only NumPy.
+    """The NumPy-only runtime as the source of one module.
 
-    Its parts are joined in dependency order under the package docstring. The imports between
-    them are dropped, since the parts now share one namespace, and ``from __future__`` is
-    stated once at the top, where Python requires it.
+    Its parts are joined in dependency order under the runtime package's docstring. The
+    imports between them are dropped, since the parts now share one namespace, and
+    ``from __future__`` is stated once at the top, where Python requires it.
     """
-    folder = Path(runtime.__file__).parent
-    docstring = ast.get_docstring(ast.parse((folder / "__init__.py").read_text("utf-8")))
+    root = Path(runtime.__file__).parent.parent
+    docstring = ast.get_docstring(ast.parse((root / "runtime" / "__init__.py").read_text("utf-8")))
     pieces = [f'"""{docstring}\n"""\n\nfrom __future__ import annotations\n']
     for name in RUNTIME_PARTS:
-        text = (folder / f"{name}.py").read_text("utf-8")
+        text = (root.parent / (name.replace(".", "/") + ".py")).read_text("utf-8")
         lines = text.splitlines(keepends=True)
         for node in reversed(ast.parse(text).body):
             if isinstance(node, ast.ImportFrom) and (
-                node.module == "__future__" or (node.module or "").startswith("tinynn.runtime.")
+                node.module == "__future__" or (node.module or "").startswith("tinynn.")
             ):
                 del lines[node.lineno - 1 : node.end_lineno]
-        pieces.append(f"\n\n# -- {name} " + "-" * (86 - len(name)) + "\n\n" + "".join(lines))
+        short = name.rsplit(".", 1)[-1]
+        pieces.append(f"\n\n# -- {short} " + "-" * (86 - len(short)) + "\n\n" + "".join(lines))
     return "".join(pieces)
 
 
@@ -92,29 +96,17 @@ def export_python(spec: runtime.ModelSpec, model_path: Path, output: Path) -> li
     names = {"module": output.stem, "source": source_name, "weights": weights.name}
     source = standalone_source()
     text = _HEADER.format(shape=shape, **names) + source.rstrip() + "\n" + _FOOTER.format(**names)
-    write_atomic(weights, slim_model_file(spec))
+    slim_model_file(spec, weights)
     write_atomic(output, text.encode("utf-8"))
     return [output, weights]
 
 
-def slim_model_file(spec: runtime.ModelSpec) -> bytes:
-    """The bytes of a model file holding only the config and weights of ``spec``."""
-    arrays, manifest = {}, []
+def slim_model_file(spec: runtime.ModelSpec, path: Path) -> None:
+    """Write a model file holding only the config and weights of ``spec`` to ``path``."""
+    arrays = {}
     for layer in spec.layers:
         for array in (layer.kernel, layer.bias):
             if array is not None:
-                key = f"weights/{len(arrays)}"
-                arrays[key] = array
-                manifest.append({"key": key, "shape": list(array.shape), "dtype": array.dtype.name})
-    config = {
-        "format": runtime.FORMAT,
-        "format_version": runtime.FORMAT_VERSION,
-        "model": spec.config,
-        "compile": None,
-        "arrays": manifest,
-        "metadata": spec.metadata,
-    }
-    arrays["__config__"] = np.frombuffer(json.dumps(config).encode("utf-8"), dtype=np.uint8)
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return buffer.getvalue()
+                arrays[f"weights/{len(arrays)}"] = array
+    config = {"model": spec.config, "compile": None, "metadata": spec.metadata}
+    runtime.write_archive(path, config, arrays)

@@ -1,4 +1,5 @@
-"""Activation: an activation function used as a layer of its own."""
+"""Activation: an activation function used as a layer of its own, and the two steps that
+every layer ending in an activation shares (``activation_forward``/``activation_backward``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,36 @@ from typing import Any
 import numpy as np
 
 from tinynn import activations
-from tinynn.layers.base import Layer
+from tinynn.layers.layer import Layer
+
+
+def activation_forward(ops: Any, activation: activations.ActivationFunction, z: np.ndarray):
+    """y = f(z), written over z where it can be.
+
+    A built-in activation runs its own ``forward`` in place (or, on a compiled backend, its
+    twin); a custom one is called as its author wrote it and returns its own array.
+    """
+    if ops.fuses(activation):
+        return ops.activation_forward(activation, z, z)
+    if activations.is_builtin(activation):
+        return activation.forward(z, out=z)
+    return activation.forward(z)
+
+
+def activation_backward(
+    ops: Any,
+    activation: activations.ActivationFunction,
+    y: np.ndarray,
+    grad_y: np.ndarray,
+    out: np.ndarray,
+) -> np.ndarray:
+    """dL/dz = dL/dy ⊙ f'(z), from y = f(z): written into ``out`` by a built-in activation
+    (the activation's own ``backward`` reads the y it cached in forward)."""
+    if ops.fuses(activation):
+        return ops.activation_backward(activation, y, grad_y, out)
+    if activations.is_builtin(activation):
+        return activation.backward(grad_y, out=out)
+    return activation.backward(grad_y)
 
 
 class Activation(Layer):
@@ -26,13 +56,9 @@ class Activation(Layer):
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = self._prepare_input(x)
         self._applied = True
-        kernel = self.activation.kernel_name
-        if kernel is None:
-            self._y = self.activation.forward(x)
-        else:
-            self._y = self.ops.activation_forward(
-                kernel, x, self.activation.alpha, self._buffer("y", x.shape)
-            )
+        out = self._buffer("y", x.shape)
+        out[...] = x
+        self._y = activation_forward(self.ops, self.activation, out)
         return self._y
 
     def forward_logits(self, x: np.ndarray, training: bool = False) -> np.ndarray:
@@ -45,12 +71,9 @@ class Activation(Layer):
             return grad_output
         if self._y is None:
             raise RuntimeError(f"{self.name}.backward called before forward")
-        kernel = self.activation.kernel_name
-        if kernel is None:
-            return self.activation.backward(grad_output)
-        out = self._buffer("grad_x", self._y.shape)
-        return self.ops.activation_backward(
-            kernel, self._y, np.asarray(grad_output, self.dtype), self.activation.alpha, out
+        grad = np.asarray(grad_output, self.dtype)
+        return activation_backward(
+            self.ops, self.activation, self._y, grad, self._buffer("grad_x", self._y.shape)
         )
 
     backward_logits = backward

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from tinynn.layers.base import Layer, Shape
 from tinynn.layers.conv import check_image_shape
+from tinynn.layers.layer import Layer, Shape
 
 FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")
 #: Keras fill mode -> scipy.ndimage mode ("grid-" modes treat the image as pixel cells).

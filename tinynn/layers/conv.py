@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 
 from tinynn import activations, initializers, regularizers
-from tinynn.kernels.numpy_ops import conv as numpy_conv
-from tinynn.layers.base import Layer, Shape
+from tinynn.layers.dense import dense_step_backward, dense_step_forward
+from tinynn.layers.layer import Layer, Shape
 
 PADDINGS = ("valid", "same")
 
@@ -143,7 +143,6 @@ class Conv2D(Layer):
         self.pads = (0, 0, 0, 0)
         self._cols: np.ndarray | None = None
         self._y: np.ndarray | None = None
-        self._applied_activation = "linear"
 
     def build(self, input_shape: Shape) -> None:
         """Create W (kh, kw, C_in, filters) and b (filters,) for images (H, W, C_in)."""
@@ -175,17 +174,17 @@ class Conv2D(Layer):
         if self._is_pointwise:
             cols = x
         else:
-            im2col = getattr(self.ops, "im2col", numpy_conv.im2col)
+            im2col = self.ops.im2col
             cols = self._buffer("cols", (x.shape[0], ho, wo, patch))
             im2col(x, self.kernel_size, self.strides, self.dilation_rate, self.pads, cols)
-        y, self._applied_activation = activations.fused_forward(
+        y = dense_step_forward(
             self.ops,
             self.activation,
             cols.reshape(-1, patch),
             self.params["W"].reshape(patch, filters),
             self.params.get("b"),
-            self._buffer("y", (x.shape[0], ho, wo, filters)),
-        )
+            self._buffer("y", (x.shape[0], ho, wo, filters)).reshape(-1, filters),
+        ).reshape(x.shape[0], ho, wo, filters)
         self._cols, self._y = cols, y
         return y
 
@@ -193,21 +192,19 @@ class Conv2D(Layer):
         """dL/dy (batch, Ho, Wo, filters) -> dL/dx; fills grads["W"] and grads["b"]."""
         if self._cols is None:
             raise RuntimeError(f"{self.name}.backward called before forward")
-        grad_output, kernel = activations.unfuse_backward(
-            self.activation, self._applied_activation, grad_output
-        )
         filters, patch = self.filters, self._cols.shape[-1]
         cols = self._cols.reshape(-1, patch)
         grad_cols = self._buffer("grad_cols", cols.shape) if self.compute_input_grad else None
-        self.ops.dense_backward(
+        grad_W = self._param_grad("W")
+        dense_step_backward(
+            self.ops,
+            self.activation,
             cols,
             self.params["W"].reshape(patch, filters),
             self._y.reshape(-1, filters),
             np.asarray(grad_output, dtype=self.dtype).reshape(-1, filters),
-            kernel,
-            self.activation.alpha,
-            self.grads["W"].reshape(patch, filters),
-            self.grads.get("b"),
+            None if grad_W is None else grad_W.reshape(patch, filters),
+            self._param_grad("b"),
             self._buffer("grad_z", self._y.shape).reshape(-1, filters),
             grad_cols,
         )
@@ -217,7 +214,7 @@ class Conv2D(Layer):
         grad_cols = grad_cols.reshape(self._cols.shape)
         if self._is_pointwise:
             return grad_cols
-        col2im = getattr(self.ops, "col2im", numpy_conv.col2im)
+        col2im = self.ops.col2im
         grad_x = self._buffer("grad_x", (len(grad_cols), *self.input_shape))
         col2im(grad_cols, self.kernel_size, self.strides, self.dilation_rate, self.pads, grad_x)
         return grad_x

@@ -12,9 +12,10 @@ from typing import Any
 import numpy as np
 
 from tinynn import activations, initializers, regularizers
-from tinynn.kernels.numpy_ops import conv as numpy_conv
-from tinynn.layers.base import Layer, Shape
+from tinynn.layers.activation import activation_backward, activation_forward
 from tinynn.layers.conv import check_image_shape, conv_geometry, normalize_padding, normalize_pair
+from tinynn.layers.dense import dense_step_backward, dense_step_forward
+from tinynn.layers.layer import Layer, Shape
 
 #: Weight name in configs ("<name>_initializer") -> parameter key.
 PARAM_KEYS = {"depthwise": "depthwise", "pointwise": "pointwise", "bias": "b"}
@@ -79,19 +80,21 @@ class _Depthwise(Layer):
         W = self.params["depthwise"]
         ho, wo = self._geometry(self.input_shape)[0]
         z = self._buffer(name, (x.shape[0], ho, wo, W.shape[2] * W.shape[3]))
-        kernel = getattr(self.ops, "depthwise_conv2d_forward", numpy_conv.depthwise_conv2d_forward)
+        kernel = self.ops.depthwise_conv2d_forward
         return kernel(x, W, self.strides, self.dilation_rate, self.pads, z)
 
     def _depthwise_backward(self, grad_z: np.ndarray) -> np.ndarray | None:
         """Fill grads["depthwise"] from dL/dz; return dL/dx (None when not needed)."""
         grad_x = self._buffer("grad_x", self._x.shape) if self.compute_input_grad else None
-        kernel = getattr(
-            self.ops, "depthwise_conv2d_backward", numpy_conv.depthwise_conv2d_backward
-        )
-        W, grad_W = self.params["depthwise"], self.grads["depthwise"]
+        kernel = self.ops.depthwise_conv2d_backward
+        W, grad_W = self.params["depthwise"], self._param_grad("depthwise")
+        if grad_W is None:  # frozen: the kernel still wants somewhere to write dL/dW
+            if grad_x is None:
+                return None
+            grad_W = self._buffer("frozen_grad", W.shape)
         kernel(self._x, W, grad_z, self.strides, self.dilation_rate, self.pads, grad_W, grad_x)
         for name, regularizer in self.regularizers.items():
-            if regularizer is not None:
+            if regularizer is not None and self.trainable:
                 key = PARAM_KEYS[name]
                 self.grads[key] += regularizer.gradient(self.params[key])
         return grad_x
@@ -184,7 +187,7 @@ class DepthwiseConv2D(_Depthwise):
         y = self._depthwise(x, "y")
         if self.use_bias:
             y += self.params["b"]
-        y = activations.forward_in_place(self.ops, self.activation, y)
+        y = activation_forward(self.ops, self.activation, y)
         self._x, self._y = x, y
         return y
 
@@ -194,9 +197,10 @@ class DepthwiseConv2D(_Depthwise):
             raise RuntimeError(f"{self.name}.backward called before forward")
         grad = np.asarray(grad_output, dtype=self.dtype)
         out = self._buffer("grad_z", self._y.shape)
-        grad_z = activations.backward_into(self.ops, self.activation, self._y, grad, out)
-        if self.use_bias:
-            np.sum(grad_z, axis=(0, 1, 2), out=self.grads["b"])
+        grad_z = activation_backward(self.ops, self.activation, self._y, grad, out)
+        grad_b = self._param_grad("b")
+        if grad_b is not None:
+            np.sum(grad_z, axis=(0, 1, 2), out=grad_b)
         return self._depthwise_backward(grad_z)
 
     def flops(self) -> int:
@@ -255,7 +259,6 @@ class SeparableConv2D(_Depthwise):
             raise ValueError(f"SeparableConv2D filters must be a positive integer, got {filters!r}")
         self.filters = int(filters)
         self._z: np.ndarray | None = None
-        self._applied_activation = "linear"
 
     def build(self, input_shape: Shape) -> None:
         """Create "depthwise" (kh, kw, C, M), "pointwise" (1, 1, C·M, filters), "b"."""
@@ -273,14 +276,14 @@ class SeparableConv2D(_Depthwise):
         x = self._prepare_input(x)
         z = self._depthwise(x, "z")
         mid, filters = z.shape[-1], self.filters
-        y, self._applied_activation = activations.fused_forward(
+        y = dense_step_forward(
             self.ops,
             self.activation,
             z.reshape(-1, mid),
             self.params["pointwise"].reshape(mid, filters),
             self.params.get("b"),
-            self._buffer("y", (*z.shape[:3], filters)),
-        )
+            self._buffer("y", (*z.shape[:3], filters)).reshape(-1, filters),
+        ).reshape(*z.shape[:3], filters)
         self._x, self._z, self._y = x, z, y
         return y
 
@@ -288,20 +291,18 @@ class SeparableConv2D(_Depthwise):
         """dL/dy (batch, Ho, Wo, filters) -> dL/dx; fills all three gradients."""
         if self._z is None:
             raise RuntimeError(f"{self.name}.backward called before forward")
-        grad_output, kernel = activations.unfuse_backward(
-            self.activation, self._applied_activation, grad_output
-        )
         mid, filters = self._z.shape[-1], self.filters
         grad_z = self._buffer("grad_z", self._z.shape)
-        self.ops.dense_backward(
+        grad_pointwise = self._param_grad("pointwise")
+        dense_step_backward(
+            self.ops,
+            self.activation,
             self._z.reshape(-1, mid),
             self.params["pointwise"].reshape(mid, filters),
             self._y.reshape(-1, filters),
             np.asarray(grad_output, dtype=self.dtype).reshape(-1, filters),
-            kernel,
-            self.activation.alpha,
-            self.grads["pointwise"].reshape(mid, filters),
-            self.grads.get("b"),
+            None if grad_pointwise is None else grad_pointwise.reshape(mid, filters),
+            self._param_grad("b"),
             self._buffer("grad_pre_activation", self._y.shape).reshape(-1, filters),
             grad_z.reshape(-1, mid),
         )

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from tinynn.layers.base import Layer
+from tinynn.layers.layer import Layer
 
 
 class Dropout(Layer):
@@ -31,16 +31,16 @@ class Dropout(Layer):
             self._mask = None
             return x
         uniform = self.rng.random(x.shape, dtype=self.dtype, out=self._buffer("uniform", x.shape))
-        self._mask = self._buffer("mask", x.shape)
-        return self.ops.dropout_forward(
-            x, uniform, self.rate, self._mask, self._buffer("y", x.shape)
-        )
+        # The mask holds the scale itself, 0 or 1/(1 − rate), so backward is one product.
+        self._mask = np.greater_equal(uniform, self.rate, out=self._buffer("mask", x.shape))
+        self._mask *= 1 / (1 - self.rate)
+        return np.multiply(x, self._mask, out=self._buffer("y", x.shape))
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        """dL/dx = dL/dy ⊙ mask."""
         if self._mask is None:
             return grad_output
-        grad_x = self._buffer("grad_x", self._mask.shape)
-        return self.ops.dropout_backward(grad_output, self._mask, grad_x)
+        return np.multiply(grad_output, self._mask, out=self._buffer("grad_x", self._mask.shape))
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "rate": self.rate}

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 
 from tinynn import initializers, regularizers
-from tinynn.kernels.numpy_ops import normalization as numpy_norm
-from tinynn.layers.base import Layer, Shape, product
+from tinynn.kernels.numpy_ops import normalize as numpy_norm
+from tinynn.layers.layer import Layer, Shape, product
 
 
 class _Normalization(Layer):
@@ -60,7 +60,7 @@ class _Normalization(Layer):
             beta = beta.reshape(-1)
         self._xhat = self._buffer("xhat", x2d.shape)
         y = self._buffer("y", x2d.shape)
-        kernel = getattr(self.ops, "normalize_forward", numpy_norm.normalize_forward)
+        kernel = self.ops.normalize_forward
         self._inv_std = kernel(x2d, mean, var, gamma, beta, self.epsilon, self._xhat, y)
         return y
 
@@ -70,9 +70,9 @@ class _Normalization(Layer):
             raise RuntimeError(f"{self.name}.backward called before forward")
         grad = np.asarray(grad_output, dtype=self.dtype).reshape(self._xhat.shape)
         gamma = self.params.get("gamma")
-        grad_gamma, grad_beta = self.grads.get("gamma"), self.grads.get("beta")
+        grad_gamma, grad_beta = self._param_grad("gamma"), self._param_grad("beta")
         grad_x = self._buffer("grad_x", self._xhat.shape) if self.compute_input_grad else None
-        kernel = getattr(self.ops, "normalize_backward", numpy_norm.normalize_backward)
+        kernel = self.ops.normalize_backward
         kernel(
             self._xhat,
             self._inv_std,
@@ -84,7 +84,7 @@ class _Normalization(Layer):
             grad_x,
         )
         for key, regularizer in self.regularizers.items():
-            if regularizer is not None:
+            if regularizer is not None and self.trainable:
                 self.grads[key] += regularizer.gradient(self.params[key])
         return None if grad_x is None else grad_x.reshape(len(grad_output), *self.input_shape)
 
@@ -120,7 +120,9 @@ class BatchNormalization(_Normalization):
         moving_var  ← momentum · moving_var  + (1 − momentum) · σ²
 
     Inference (``training=False``, so in ``evaluate`` and ``predict``): the moving averages are
-    used instead, so a sample's output does not depend on its batch.
+    used instead, so a sample's output does not depend on its batch. A frozen layer
+    (``trainable=False``) always runs this way and leaves its statistics alone, as in Keras:
+    fine-tuning a pretrained body then keeps the statistics it was trained with.
 
     These are Keras's semantics. PyTorch's ``momentum`` is our 1 − momentum, and PyTorch feeds
     the unbiased variance (·M/(M − 1)) into its running average; the outputs are the same.
@@ -186,7 +188,7 @@ class BatchNormalization(_Normalization):
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = self._prepare_input(x)
         x2d = x.reshape(-1, x.shape[-1])
-        if training:
+        if training and self.trainable:
             mean, var = numpy_norm.moments(x2d, axis=0)
             self.state["moving_mean"] *= self.momentum
             self.state["moving_mean"] += (1.0 - self.momentum) * mean

@@ -6,9 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from tinynn.kernels.numpy_ops import pooling as numpy_pooling
-from tinynn.layers.base import Layer, Shape
 from tinynn.layers.conv import check_image_shape, conv_geometry, normalize_padding, normalize_pair
+from tinynn.layers.layer import Layer, Shape
 
 
 class _Pooling2D(Layer):
@@ -72,7 +71,7 @@ class MaxPooling2D(_Pooling2D):
         window = self.pool_size[0] * self.pool_size[1]
         y = self._buffer("y", (x.shape[0], *self.output_shape))
         argmax = self._buffer("argmax", y.shape, np.int8 if window <= 127 else np.int32)
-        kernel = getattr(self.ops, "max_pool2d_forward", numpy_pooling.max_pool2d_forward)
+        kernel = self.ops.max_pool2d_forward
         kernel(x, self.pool_size, self.strides, self.pads, y, argmax)
         self._argmax = argmax
         return y
@@ -83,7 +82,7 @@ class MaxPooling2D(_Pooling2D):
         if not self.compute_input_grad:
             return None
         grad_x = self._buffer("grad_x", (len(grad_output), *self.input_shape))
-        kernel = getattr(self.ops, "max_pool2d_backward", numpy_pooling.max_pool2d_backward)
+        kernel = self.ops.max_pool2d_backward
         grad = np.asarray(grad_output, dtype=self.dtype)
         kernel(grad, self._argmax, self.pool_size, self.strides, self.pads, grad_x)
         return grad_x
@@ -100,14 +99,14 @@ class AveragePooling2D(_Pooling2D):
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = self._prepare_input(x)
         y = self._buffer("y", (x.shape[0], *self.output_shape))
-        kernel = getattr(self.ops, "avg_pool2d_forward", numpy_pooling.avg_pool2d_forward)
+        kernel = self.ops.avg_pool2d_forward
         return kernel(x, self.pool_size, self.strides, self.pads, y)
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray | None:
         if not self.compute_input_grad:
             return None
         grad_x = self._buffer("grad_x", (len(grad_output), *self.input_shape))
-        kernel = getattr(self.ops, "avg_pool2d_backward", numpy_pooling.avg_pool2d_backward)
+        kernel = self.ops.avg_pool2d_backward
         grad = np.asarray(grad_output, dtype=self.dtype)
         return kernel(grad, self.pool_size, self.strides, self.pads, grad_x)
 

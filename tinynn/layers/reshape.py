@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from tinynn.layers.base import Layer, Shape, product
+from tinynn.layers.layer import Layer, Shape, product
 
 
 class Flatten(Layer):

@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from tinynn import activations
-from tinynn.layers.base import Layer, Shape, product
+from tinynn.layers.activation import activation_backward, activation_forward
+from tinynn.layers.layer import Layer, Shape, product
 
 
 def _as_layers(layers: Any, what: str) -> list[Layer]:
@@ -47,9 +48,9 @@ class Residual(Layer):
     by index) and ``params["shortcut/0/W"]``; ``grads`` alike. These dicts are views over the
     children, rebuilt on every access, so ``model.parameters()``, ``get_weights()``, saving and
     the gradient checker see the children's very arrays. Batch-norm moving statistics are
-    likewise gathered in ``state``. ``ops``, ``workspace`` and ``compute_input_grad`` given to
-    the container are passed on to the children; so are ``dtype`` and generators (spawned from
-    this layer's ``rng``) when the block is built.
+    likewise gathered in ``state``. ``ops``, ``workspace``, ``store``, ``trainable`` and
+    ``compute_input_grad`` given to the container are passed on to the children; so are
+    ``dtype`` and generators (spawned from this layer's ``rng``) when the block is built.
     """
 
     def __init__(
@@ -64,6 +65,8 @@ class Residual(Layer):
         self.block = _as_layers(block_layers, "block_layers")
         self.shortcut = None if shortcut is None else _as_layers(shortcut, "shortcut")
         super().__init__(**kwargs)
+        if not self._trainable:
+            self.trainable = False  # freeze the children too
         self.activation = activations.get(activation)
         self._y: np.ndarray | None = None
 
@@ -106,6 +109,11 @@ class Residual(Layer):
         """Non-trained arrays that saving must keep (batch-norm moving statistics)."""
         return self._gather("state")
 
+    @state.setter
+    def state(self, value: dict) -> None:
+        if value:
+            raise AttributeError("a Residual's state is its children's")
+
     @property
     def ops(self) -> Any:
         return self._ops
@@ -139,9 +147,31 @@ class Residual(Layer):
         if self.shortcut is not None:
             self.shortcut[0].compute_input_grad = self._compute_input_grad
 
-    def parameter_slots(self) -> Iterator[tuple[Layer, str]]:
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        # As in Keras, freezing (or unfreezing) a container does the same to every child.
+        self._trainable = bool(value)
         for _, layer in self.children():
-            yield from layer.parameter_slots()
+            layer.trainable = value
+
+    @property
+    def store(self) -> Any:
+        return self._store
+
+    @store.setter
+    def store(self, value: Any) -> None:
+        self._store = value
+        for _, layer in self.children():
+            layer.store = value
+
+    def parameters(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The trainable children's (param, grad) pairs, block first, then shortcut."""
+        for _, layer in self.children():
+            yield from layer.parameters()
 
     # -- building -------------------------------------------------------------------------
 
@@ -186,7 +216,7 @@ class Residual(Layer):
         for layer in self.shortcut or []:
             s = layer.forward(s, training=training)
         y = np.add(h, s, out=self._buffer("y", h.shape))
-        y = activations.forward_in_place(self.ops, self.activation, y)
+        y = activation_forward(self.ops, self.activation, y)
         self._y = y
         return y
 
@@ -195,7 +225,7 @@ class Residual(Layer):
             raise RuntimeError(f"{self.name}.backward called before forward")
         grad = np.asarray(grad_output, dtype=self.dtype)
         out = self._buffer("grad_z", self._y.shape)
-        grad_z = activations.backward_into(self.ops, self.activation, self._y, grad, out)
+        grad_z = activation_backward(self.ops, self.activation, self._y, grad, out)
         grad_block = grad_z
         for layer in reversed(self.block):
             grad_block = layer.backward(grad_block)

@@ -1,7 +1,7 @@
 """Optimizers: SGD, RMSprop, Adam, AdamW, and ``get()`` to build one from a name or config.
 
 Each optimizer keeps per-parameter state for the ``(param, grad)`` pairs it is given and calls
-an update kernel from ``tinynn.kernels.numpy_ops.optim``; layers never see it. Update rules
+an update kernel from ``tinynn.kernels.numpy_ops.update_rules``; layers never see it. Update rules
 follow ``torch.optim`` exactly; defaults follow Keras (each class notes where they differ).
 
     opt = optimizers.get("adam")                       # default hyperparameters
@@ -14,45 +14,28 @@ from __future__ import annotations
 from typing import Any
 
 from tinynn.optimizers.adam import Adam, AdamW
-from tinynn.optimizers.base import Optimizer
+from tinynn.optimizers.optimizer import Optimizer
 from tinynn.optimizers.rmsprop import RMSprop
 from tinynn.optimizers.sgd import SGD
+from tinynn.registry import Registry
 
-OPTIMIZERS: dict[str, type[Optimizer]] = {
-    "sgd": SGD,
-    "rmsprop": RMSprop,
-    "adam": Adam,
-    "adamw": AdamW,
-}
+OPTIMIZERS = Registry(
+    "optimizer",
+    {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW},
+    base=Optimizer,
+)
 
-
-def _lookup(name: Any) -> type[Optimizer]:
-    key = name.lower() if isinstance(name, str) else name
-    if key not in OPTIMIZERS:
-        raise ValueError(f"Unknown optimizer {name!r}; expected one of {sorted(OPTIMIZERS)}")
-    return OPTIMIZERS[key]
+register = OPTIMIZERS.register
 
 
-def get(identifier: str | dict | Optimizer) -> Optimizer:
+def get(identifier: Any) -> Optimizer:
     """An optimizer from a name, a serialized dict, or an instance.
 
     * ``"adam"`` (any case): a new ``Adam()`` with default hyperparameters.
     * ``{"class_name": "Adam", "config": {...}}``: ``Adam.from_config(config)``.
     * an ``Optimizer``: returned as it is (so its state is kept).
     """
-    if identifier is None:
-        raise ValueError(f"An optimizer is required; expected one of {sorted(OPTIMIZERS)}")
-    if isinstance(identifier, Optimizer):
-        return identifier
-    if isinstance(identifier, dict):
-        if "class_name" not in identifier:
-            raise ValueError(f"Optimizer config needs a 'class_name' key, got {identifier!r}")
-        return _lookup(identifier["class_name"]).from_config(identifier.get("config", {}))
-    if isinstance(identifier, str):
-        return _lookup(identifier)()
-    raise ValueError(
-        f"Could not interpret optimizer {identifier!r}; expected one of {sorted(OPTIMIZERS)}"
-    )
+    return OPTIMIZERS.resolve(identifier)
 
 
 def serialize(optimizer: Optimizer) -> dict[str, Any]:
@@ -60,4 +43,14 @@ def serialize(optimizer: Optimizer) -> dict[str, Any]:
     return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
 
 
-__all__ = ["OPTIMIZERS", "SGD", "Adam", "AdamW", "Optimizer", "RMSprop", "get", "serialize"]
+__all__ = [
+    "OPTIMIZERS",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "Optimizer",
+    "RMSprop",
+    "get",
+    "register",
+    "serialize",
+]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tinynn.optimizers.base import Optimizer, check_range
+from tinynn.optimizers.optimizer import Optimizer, check_range
 
 
 class Adam(Optimizer):
@@ -13,8 +13,8 @@ class Adam(Optimizer):
         m = β₁·m + (1 − β₁)·g;   v = β₂·v + (1 − β₂)·g²        (g = grad + λ·param)
         param −= lr · m̂ / (sqrt(v̂) + ε),   m̂ = m/(1 − β₁ᵗ),  v̂ = v/(1 − β₂ᵗ)
 
-    where t = ``iterations + 1``. With ``amsgrad`` the running maximum of v is used in place
-    of v (Reddi et al. 2018).
+    where t counts this parameter's updates (1 on its first, as PyTorch's ``state["step"]``).
+    With ``amsgrad`` the running maximum of v is used in place of v (Reddi et al. 2018).
 
     Args:
         learning_rate: float ≥ 0 or a schedule. Default 0.001 (as Keras and PyTorch).
@@ -55,7 +55,7 @@ class Adam(Optimizer):
             return ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
         return ("exp_avg", "exp_avg_sq")
 
-    def _update(self, param, grad, buffers, lr, first_step) -> None:
+    def _update(self, param, grad, buffers, lr, step) -> None:
         self.ops.adam_update(
             param,
             grad,
@@ -68,7 +68,7 @@ class Adam(Optimizer):
             self.epsilon,
             self.weight_decay,
             self.amsgrad,
-            self.iterations + 1,  # t, the number of this step (1 on the first)
+            step,  # t, this parameter's step number (1 on the first), as PyTorch counts
             self.decoupled_weight_decay,
         )
 

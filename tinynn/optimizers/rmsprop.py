@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tinynn.optimizers.base import Optimizer, check_range
+from tinynn.optimizers.optimizer import Optimizer, check_range
 
 
 class RMSprop(Optimizer):
@@ -55,7 +55,7 @@ class RMSprop(Optimizer):
             names.append("momentum_buffer")
         return tuple(names)
 
-    def _update(self, param, grad, buffers, lr, first_step) -> None:
+    def _update(self, param, grad, buffers, lr, step) -> None:
         self.ops.rmsprop_update(
             param,
             grad,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from tinynn.optimizers.base import Optimizer, check_range
+from tinynn.optimizers.optimizer import Optimizer, check_range
 
 
 class SGD(Optimizer):
-    r"""SGD exactly as ``torch.optim.SGD`` (see ``kernels.numpy_ops.optim.sgd_update``)::
+    r"""SGD exactly as ``torch.optim.SGD`` (see ``kernels.numpy_ops.update_rules.sgd_update``)::
 
         g = grad + λ·param;   b = μ·b + (1 − τ)·g  (b = g on the first step)
         param −= lr · (g + μ·b  if nesterov  else  b)
@@ -52,7 +52,7 @@ class SGD(Optimizer):
     def _buffer_names(self) -> tuple[str, ...]:
         return ("momentum_buffer",) if self.momentum != 0 else ()
 
-    def _update(self, param, grad, buffers, lr, first_step) -> None:
+    def _update(self, param, grad, buffers, lr, step) -> None:
         momentum_buffer = self._buffer_or_empty(buffers, "momentum_buffer", param)
         self.ops.sgd_update(
             param,
@@ -63,7 +63,7 @@ class SGD(Optimizer):
             self.dampening,
             self.nesterov,
             self.weight_decay,
-            first_step,
+            step == 1,
         )
 
     def get_config(self) -> dict[str, Any]:

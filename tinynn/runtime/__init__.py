@@ -5,12 +5,14 @@
     p = model.predict(x)                       # x: (batch, *input_shape) -> (batch, *output_shape)
     p0 = model.predict_one(x[0])               # one sample, the low-latency path
 
-This package imports only NumPy and the standard library, never the rest of tinynn, so
-``tinynn export MODEL --format python`` ships it as one standalone module: its three parts,
-in this order, joined into one file (``tinynn.export.python.standalone_source``):
+This package imports only NumPy, the standard library and two numpy-only modules of tinynn
+(``registry`` and ``activations``, whose classes hold the formulas), so ``tinynn export MODEL
+--format python`` ships it as one standalone module: its parts, in this order, joined into
+one file (``tinynn.export.python.standalone_source``):
 
-* ``activations``: the activation formulas, out[...] = f(x);
-* ``model_file``: reading and validating a model file into a ``ModelSpec``;
+* ``tinynn.registry`` and ``tinynn.activations``: name lookup and the activation classes;
+* ``archive``: the file format, written atomically and read safely;
+* ``model_file``: validating a model file into a ``ModelSpec``;
 * ``inference``: ``InferenceModel``, which runs a ``ModelSpec``, and ``load_model``.
 
 Reading a file never executes code from it. Before any array is used, ``read_model``:
@@ -18,32 +20,35 @@ Reading a file never executes code from it. Before any array is used, ``read_mod
     size against that budget before reading it, and limits the config to 16 MiB;
   * parses each ``.npy`` header itself and refuses object (pickled) dtypes, shapes that disagree
     with the member's byte count, and anything but float32/float64 weights;
-  * accepts only the layer classes in ``LAYER_CLASSES`` and activations in ``ACTIVATIONS``;
+  * accepts only the layer classes in ``LAYER_CLASSES`` and the registered activations;
   * checks every declared size (at most ``MAX_SAMPLE_SIZE`` values per sample, summed over
     the layers), every weight shape against the layer config (units, input shape), and that
     weights are finite.
 Problems raise ``ModelFileError`` (a ValueError) naming the file, the part and what was expected.
 
-Speed: everything is prepared at load. Dense kernels are stored transposed, (units, n_in) and
-contiguous, so one sample is a single BLAS matrix-vector product written into a preallocated
-buffer, followed by in-place bias and activation. A call checks only the input's shape.
+``model.predict`` runs the same ``InferenceModel`` on the model's live weights.
 """
 
-from tinynn.runtime.activations import ACTIVATIONS
-from tinynn.runtime.inference import InferenceModel, aligned_empty, load_model
-from tinynn.runtime.model_file import (
-    DEFAULT_ALPHA,
+from tinynn.activations import ACTIVATIONS
+from tinynn.runtime.archive import (
     FORMAT,
     FORMAT_VERSION,
-    LAYER_CLASSES,
     MAX_CONFIG_BYTES,
     MAX_FILE_BYTES,
     MAX_MEMBERS,
-    MAX_SAMPLE_SIZE,
     ArchiveReader,
-    LayerSpec,
     ModelFileError,
+    read_archive,
+    write_archive,
+)
+from tinynn.runtime.inference import InferenceModel, load_model
+from tinynn.runtime.model_file import (
+    DEFAULT_ALPHA,
+    LAYER_CLASSES,
+    MAX_SAMPLE_SIZE,
+    LayerSpec,
     ModelSpec,
+    parse_model,
     read_model,
 )
 
@@ -62,7 +67,9 @@ __all__ = [
     "LayerSpec",
     "ModelFileError",
     "ModelSpec",
-    "aligned_empty",
     "load_model",
+    "parse_model",
+    "read_archive",
     "read_model",
+    "write_archive",
 ]

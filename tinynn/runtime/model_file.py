@@ -6,33 +6,29 @@ same ``ModelSpec``.
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import zipfile
-import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from tinynn.runtime.activations import ACTIVATIONS
+from tinynn.activations import ACTIVATIONS
+from tinynn.runtime.archive import (
+    FORMAT,
+    FORMAT_VERSION,
+    MAX_FILE_BYTES,
+    MAX_MEMBERS,
+    ModelFileError,
+    read_archive,
+)
 
-FORMAT, FORMAT_VERSION = "tinynn.model", 1
-MAX_FILE_BYTES = 1 << 30
-MAX_CONFIG_BYTES = 1 << 24
-MAX_MEMBERS = 10_000
 MAX_SAMPLE_SIZE = 1 << 24  # values per sample, summed over all layer outputs: 64 MiB float32
-HEADER_READERS = {
-    (1, 0): np.lib.format.read_array_header_1_0,
-    (2, 0): np.lib.format.read_array_header_2_0,
-}
 LAYER_CLASSES = ("Dense", "Activation", "Dropout", "Flatten", "Reshape", "Input")
-DEFAULT_ALPHA = {"leaky_relu": 0.2, "elu": 1.0}
-
-
-class ModelFileError(ValueError):
-    """A model file that is corrupt, truncated, crafted, or inconsistent with its own config."""
+#: The alpha an activation gets when its config names none (LeakyReLU 0.2, ELU 1).
+DEFAULT_ALPHA = {
+    name: ACTIVATIONS[name]().alpha for name in ACTIVATIONS if ACTIVATIONS[name]().alpha
+}
 
 
 @dataclass(frozen=True)
@@ -72,75 +68,14 @@ class ModelSpec:
 
 def read_model(path: str | os.PathLike, max_bytes: int = MAX_FILE_BYTES) -> ModelSpec:
     """Read and validate a tinynn model file; ``ModelFileError`` if anything is wrong."""
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"no model file at {path!r}")
-    size = os.path.getsize(path)
-    if size > max_bytes:
-        raise ModelFileError(f"{path!r} is {size} bytes; the limit is max_bytes={max_bytes}")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            reader = ArchiveReader(archive, path, max_bytes)
-            config = json.loads(reader.array("__config__", "config").tobytes().decode("utf-8"))
-            return _parse_model(config, reader, path)
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as error:
-        raise ModelFileError(
-            f"{path!r} is not a readable model file (corrupt or truncated): {error}"
-        ) from None
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
-        raise ModelFileError(f"{path!r} has an unreadable config: {error}") from None
+    config, arrays = read_archive(path, max_bytes, select=lambda key: key.startswith("weights/"))
+    return parse_model(config, arrays, os.fspath(path))
 
 
-class ArchiveReader:
-    """Reads ``.npy`` members of the zip without trusting any size it declares."""
+def parse_model(config: Any, arrays: dict[str, np.ndarray], path: str) -> ModelSpec:
+    """The ``ModelSpec`` of a file's config and weight arrays (``weights/<i>``), checked;
+    ``path`` names the source in error messages."""
 
-    def __init__(self, archive: zipfile.ZipFile, path: str, max_bytes: int) -> None:
-        infos = archive.infolist()
-        if len(infos) > MAX_MEMBERS:
-            raise ModelFileError(f"{path!r} holds {len(infos)} arrays; at most {MAX_MEMBERS}")
-        total = sum(info.file_size for info in infos)
-        if total > max_bytes:
-            raise ModelFileError(
-                f"{path!r} declares {total} bytes of arrays; the limit is max_bytes={max_bytes}"
-            )
-        self.archive, self.path = archive, path
-        self.members = {info.filename.removesuffix(".npy"): info for info in infos}
-
-    def array(self, key: str, kind: str) -> np.ndarray:
-        """Member ``key`` as an array; kind "config" wants uint8, "weight" float32/float64."""
-        info = self.members.get(key)
-        if info is None:
-            raise ModelFileError(f"{self.path!r} is missing the array {key!r}")
-        if kind == "config" and info.file_size > MAX_CONFIG_BYTES:
-            raise ModelFileError(f"{self.path!r}: the config is over {MAX_CONFIG_BYTES} bytes")
-        with self.archive.open(info) as stream:
-            try:  # numpy parses the header dict with ast.literal_eval: never code
-                version = np.lib.format.read_magic(stream)
-                read_header = HEADER_READERS.get(version)
-                if read_header is None:
-                    raise ValueError(f".npy format version {version} is not supported")
-                shape, fortran, dtype = read_header(stream)
-            except (ValueError, TypeError, SyntaxError) as error:
-                raise ModelFileError(f"{self.path!r}: array {key!r}: bad header: {error}") from None
-            if kind == "config" and dtype != np.uint8:
-                raise ModelFileError(f"{self.path!r}: the config has dtype {dtype}; expected uint8")
-            if kind == "weight" and (dtype.kind != "f" or dtype.itemsize not in (4, 8)):
-                raise ModelFileError(  # this also refuses object arrays, i.e. pickles
-                    f"{self.path!r}: array {key!r} has dtype {dtype}; expected float32 or float64"
-                )
-            nbytes = math.prod(shape) * dtype.itemsize
-            if nbytes != info.file_size - stream.tell():
-                raise ModelFileError(
-                    f"{self.path!r}: array {key!r} declares shape {shape} ({nbytes} bytes) but "
-                    f"holds {info.file_size - stream.tell()} bytes"
-                )
-            data = stream.read(nbytes)
-            stream.read(1)  # reach the end, so zipfile verifies the CRC
-        array = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
-        return array.astype(dtype.newbyteorder("="))
-
-
-def _parse_model(config: Any, reader: ArchiveReader, path: str) -> ModelSpec:
     def fail(message: str) -> ModelFileError:
         return ModelFileError(f"{path!r}: {message}")
 
@@ -179,13 +114,13 @@ def _parse_model(config: Any, reader: ArchiveReader, path: str) -> ModelSpec:
             units = _size(lc.get("units"), f"{what} units", fail)
             if len(shape) != 1:
                 raise fail(f"{what} needs 1-D samples but gets shape {shape}")
-            found["kernel"] = _weight(reader, n_weights, (shape[0], units), layer_dtype, fail)
+            found["kernel"] = _weight(arrays, n_weights, (shape[0], units), layer_dtype, fail)
             n_weights += 1
             use_bias = lc.get("use_bias", True)
             if not isinstance(use_bias, bool):
                 raise fail(f"{what} use_bias is {use_bias!r}; expected true or false")
             if use_bias:
-                found["bias"] = _weight(reader, n_weights, (units,), layer_dtype, fail)
+                found["bias"] = _weight(arrays, n_weights, (units,), layer_dtype, fail)
                 n_weights += 1
             found["activation"], found["alpha"] = _activation(lc.get("activation"), what, fail)
             out = (units,)
@@ -201,7 +136,7 @@ def _parse_model(config: Any, reader: ArchiveReader, path: str) -> ModelSpec:
         total_values += math.prod(out)  # what the single-sample buffers will hold
         if total_values > MAX_SAMPLE_SIZE:
             raise fail(f"the layer outputs add up to over {MAX_SAMPLE_SIZE} values per sample")
-    unused = sorted(set(reader.members) - {f"weights/{i}" for i in range(n_weights)})
+    unused = sorted(set(arrays) - {f"weights/{i}" for i in range(n_weights)})
     unused = [key for key in unused if key.startswith("weights/")]
     if unused:
         raise fail(f"holds weights that no layer uses: {unused}")
@@ -210,9 +145,11 @@ def _parse_model(config: Any, reader: ArchiveReader, path: str) -> ModelSpec:
     return ModelSpec(name, dtype, input_shape, shape, tuple(specs), metadata, model)
 
 
-def _weight(reader: ArchiveReader, index: int, shape: tuple, dtype: np.dtype, fail) -> np.ndarray:
+def _weight(arrays: dict, index: int, shape: tuple, dtype: np.dtype, fail) -> np.ndarray:
     key = f"weights/{index}"
-    array = reader.array(key, "weight")
+    array = arrays.get(key)
+    if array is None:
+        raise fail(f"is missing the array {key!r}")
     if array.shape != shape or array.dtype != dtype:
         raise fail(
             f"array {key!r} has shape {array.shape} and dtype {array.dtype}; the layer config "
@@ -270,8 +207,12 @@ def _activation(spec: Any, what: str, fail) -> tuple[str, float]:
         name = spec
     else:
         name, config = _dict(spec, f"{what} activation", fail).get("class_name"), spec.get("config")
-    if name not in ACTIVATIONS:
-        raise fail(f"{what} has activation {name!r}; expected one of {sorted(ACTIVATIONS)}")
+    try:
+        name = ACTIVATIONS.name_of_class(ACTIVATIONS.lookup(name))
+    except ValueError:
+        raise fail(
+            f"{what} has activation {name!r}; expected one of {sorted(ACTIVATIONS)}"
+        ) from None
     alpha = _dict(config or {}, f"{what} activation config", fail).get(
         "alpha", DEFAULT_ALPHA.get(name, 0.0)
     )

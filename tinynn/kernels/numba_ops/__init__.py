@@ -7,27 +7,37 @@ every Numba setting and the measurements behind them). Matrix products still go 
 single passes. ``optim`` is the optimizer-kernel submodule, as in the NumPy backend.
 """
 
-from tinynn.kernels.numba_ops import optim
-from tinynn.kernels.numba_ops.activations import (
-    ACTIVATION_KERNELS,
+from __future__ import annotations
+
+from typing import Any
+
+from tinynn import activations, losses
+from tinynn.kernels.numba_ops import update_rules_jit as optim
+from tinynn.kernels.numba_ops.activation_jit import (
     activation_backward,
     activation_forward,
 )
-from tinynn.kernels.numba_ops.conv import (
+from tinynn.kernels.numba_ops.conv_patches_jit import (
     col2im,
     depthwise_conv2d_backward,
     depthwise_conv2d_forward,
     im2col,
 )
-from tinynn.kernels.numba_ops.data import dropout_backward, dropout_forward, gather_rows
-from tinynn.kernels.numba_ops.dense import dense_backward, dense_forward
-from tinynn.kernels.numba_ops.losses import (
+from tinynn.kernels.numba_ops.dense_jit import dense_backward, dense_forward
+from tinynn.kernels.numba_ops.dense_stack_jit import DenseStack
+from tinynn.kernels.numba_ops.gather_jit import gather_rows
+from tinynn.kernels.numba_ops.losses_jit import (
     sigmoid_cross_entropy,
     softmax_cross_entropy,
     sparse_softmax_cross_entropy,
 )
-from tinynn.kernels.numba_ops.network import dense_stack_forward
-from tinynn.kernels.numba_ops.optim import (
+from tinynn.kernels.numba_ops.pool2d_jit import (
+    avg_pool2d_backward,
+    avg_pool2d_forward,
+    max_pool2d_backward,
+    max_pool2d_forward,
+)
+from tinynn.kernels.numba_ops.update_rules_jit import (
     adam_update,
     clip_by_global_norm,
     clip_by_norm,
@@ -37,18 +47,32 @@ from tinynn.kernels.numba_ops.optim import (
     rmsprop_update,
     sgd_update,
 )
-from tinynn.kernels.numba_ops.pooling import (
-    avg_pool2d_backward,
-    avg_pool2d_forward,
-    max_pool2d_backward,
-    max_pool2d_forward,
-)
+
+# Normalization has no compiled twin (NumPy's reductions are as fast): the reference serves.
+from tinynn.kernels.numpy_ops.normalize import normalize_backward, normalize_forward
 
 NAME = "numba"
 
+#: Losses whose from-logits forward has a fused twin here.
+_FUSED_LOSSES = (
+    losses.BinaryCrossentropy,
+    losses.CategoricalCrossentropy,
+    losses.SparseCategoricalCrossentropy,
+)
+
+
+def fuses(obj: Any) -> bool:
+    """True when this backend has a compiled twin of ``obj``'s maths: a built-in activation
+    (its exact class, so a subclass that overrides ``forward`` runs its own code), or a
+    built-in cross-entropy working from logits."""
+    if isinstance(obj, activations.ActivationFunction):
+        return activations.is_builtin(obj)
+    return type(obj) in _FUSED_LOSSES and obj.from_logits
+
+
 __all__ = [
-    "ACTIVATION_KERNELS",
     "NAME",
+    "DenseStack",
     "activation_backward",
     "activation_forward",
     "adam_update",
@@ -60,17 +84,17 @@ __all__ = [
     "col2im",
     "dense_backward",
     "dense_forward",
-    "dense_stack_forward",
     "depthwise_conv2d_backward",
     "depthwise_conv2d_forward",
-    "dropout_backward",
-    "dropout_forward",
+    "fuses",
     "gather_rows",
     "global_norm",
     "im2col",
     "l2_norm",
     "max_pool2d_backward",
     "max_pool2d_forward",
+    "normalize_backward",
+    "normalize_forward",
     "optim",
     "rmsprop_update",
     "sgd_update",

@@ -1,33 +1,38 @@
-"""The NumPy backend: the reference kernels every other backend is tested against.
+"""The NumPy backend: the reference every compiled backend is tested against.
 
-A backend is a module-like namespace of pure functions. The Numba backend
-(``tinynn.kernels.numba_ops``) exposes the same names with the same signatures, so a layer
-calls ``self.ops.dense_forward(...)`` without knowing which one it has. The optimizer kernels
-are here too, and also as the submodule ``optim``, so either the whole backend or
-``backend.optim`` can be given to an optimizer as its ``ops``.
+Where the maths has a class of its own (activations, losses, Dense, Dropout), the class *is*
+the reference: a layer on this backend runs the NumPy lines written in its methods, and
+``fuses`` answers False for everything. What is here is the maths that belongs to no single
+class: patch extraction for convolutions, pooling windows, normalization statistics, batch
+gathering and the optimizer update rules, as plain functions writing into caller-provided
+arrays.
+
+The Numba backend (``tinynn.kernels.numba_ops``) has the same names and signatures, plus the
+fused twins of the classes' methods. The optimizer kernels are also the submodule ``optim``,
+so either the whole backend or ``backend.optim`` can be given to an optimizer as its ``ops``.
 """
 
-from tinynn.kernels.numpy_ops import optim
-from tinynn.kernels.numpy_ops.activations import (
-    ACTIVATION_KERNELS,
-    activation_backward,
-    activation_forward,
-)
-from tinynn.kernels.numpy_ops.conv import (
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tinynn.kernels.numpy_ops import update_rules as optim
+from tinynn.kernels.numpy_ops.conv_patches import (
     col2im,
     depthwise_conv2d_backward,
     depthwise_conv2d_forward,
     im2col,
 )
-from tinynn.kernels.numpy_ops.data import dropout_backward, dropout_forward, gather_rows
-from tinynn.kernels.numpy_ops.dense import dense_backward, dense_forward
-from tinynn.kernels.numpy_ops.losses import (
-    sigmoid_cross_entropy,
-    softmax_cross_entropy,
-    sparse_softmax_cross_entropy,
+from tinynn.kernels.numpy_ops.normalize import normalize_backward, normalize_forward
+from tinynn.kernels.numpy_ops.pool2d import (
+    avg_pool2d_backward,
+    avg_pool2d_forward,
+    max_pool2d_backward,
+    max_pool2d_forward,
 )
-from tinynn.kernels.numpy_ops.network import dense_stack_forward
-from tinynn.kernels.numpy_ops.optim import (
+from tinynn.kernels.numpy_ops.update_rules import (
     adam_update,
     clip_by_global_norm,
     clip_by_norm,
@@ -37,20 +42,23 @@ from tinynn.kernels.numpy_ops.optim import (
     rmsprop_update,
     sgd_update,
 )
-from tinynn.kernels.numpy_ops.pooling import (
-    avg_pool2d_backward,
-    avg_pool2d_forward,
-    max_pool2d_backward,
-    max_pool2d_forward,
-)
 
 NAME = "numpy"
 
+
+def gather_rows(source: np.ndarray, indices: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """out[i] = source[indices[i]]: copy a shuffled batch into a preallocated buffer."""
+    return np.take(source, indices, axis=0, out=out)
+
+
+def fuses(obj: Any) -> bool:
+    """False: on NumPy every class runs its own methods (a compiled backend answers True for
+    the activations and losses it has twins of)."""
+    return False
+
+
 __all__ = [
-    "ACTIVATION_KERNELS",
     "NAME",
-    "activation_backward",
-    "activation_forward",
     "adam_update",
     "avg_pool2d_backward",
     "avg_pool2d_forward",
@@ -58,23 +66,18 @@ __all__ = [
     "clip_by_norm",
     "clip_by_value",
     "col2im",
-    "dense_backward",
-    "dense_forward",
-    "dense_stack_forward",
     "depthwise_conv2d_backward",
     "depthwise_conv2d_forward",
-    "dropout_backward",
-    "dropout_forward",
+    "fuses",
     "gather_rows",
     "global_norm",
     "im2col",
     "l2_norm",
     "max_pool2d_backward",
     "max_pool2d_forward",
+    "normalize_backward",
+    "normalize_forward",
     "optim",
     "rmsprop_update",
     "sgd_update",
-    "sigmoid_cross_entropy",
-    "softmax_cross_entropy",
-    "sparse_softmax_cross_entropy",
 ]

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from tinynn.kernels.numba_ops.config import jit, prange
-from tinynn.kernels.numba_ops.conv import check_geometry, check_shape
-from tinynn.kernels.numpy_ops.conv import Pads, Pair
+from tinynn.kernels.numba_ops.conv_patches_jit import check_geometry, check_shape
+from tinynn.kernels.numpy_ops.conv_patches import Pads, Pair
 
 
 def _check_pooling(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinynn.kernels.numpy_ops.conv import (
+from tinynn.kernels.numpy_ops.conv_patches import (
     Pads,
     Pair,
     crop2d,

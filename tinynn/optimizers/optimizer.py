@@ -1,32 +1,36 @@
 """The ``Optimizer`` base class: bookkeeping shared by SGD, RMSprop, Adam and AdamW.
 
 An optimizer walks the ``(param, grad)`` pairs that ``model.parameters()`` yields. Layers know
-nothing about it. Per-parameter state (momentum, moment estimates) is a list aligned with the
-*position* of each pair, so no names are involved that could collide::
+nothing about it. Its per-parameter state (momentum, moment estimates, the step count) is kept
+for each parameter *array* (``param_state.ParamState``), so no names are involved that could
+collide, and a layer unfrozen later simply starts with fresh state::
 
     opt = Adam(learning_rate=1e-3)
     for x, y in batches:
-        opt.zero_grad(model.parameters())
-        ...forward, loss, backward...
+        ...forward, loss, backward...           (each backward overwrites the gradients)
         opt.step(model.parameters())
 
 ``step`` clips the gradients, reads the learning rate (a float or a schedule evaluated at
-``iterations``) and calls one update kernel per pair. The maths lives in ``self.ops``
-(``tinynn.kernels.numpy_ops.optim`` by default); subclasses only say which buffers they need
-and which kernel to call, as ``torch.optim.SGD`` does around its functional ``sgd(...)``.
+``iterations``) and calls one update kernel per *group*: consecutive pairs lying end to end in
+memory, as a model's parameter store lays them out, are updated by one call on flat views
+(``param_state.plan_groups``), which gives the same numbers as one call per pair. The maths
+lives in ``self.ops`` (``tinynn.kernels.numpy_ops.update_rules`` by default); subclasses only
+say which buffers they need and which kernel to call, as ``torch.optim.SGD`` does around its
+functional ``sgd(...)``.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
 from tinynn import schedules
-from tinynn.kernels.numpy_ops import optim as numpy_optim
+from tinynn.kernels.numpy_ops import update_rules as numpy_optim
+from tinynn.optimizers.param_state import Group, ParamState, plan_groups
 
 Pairs = Iterable[tuple[np.ndarray, np.ndarray]]
 
@@ -90,8 +94,9 @@ class Optimizer:
         self.name = type(self).__name__.lower() if name is None else str(name)
         self.iterations = 0
         self.ops = numpy_optim
-        self._shapes: list[tuple[int, ...]] = []  # one shape per (param, grad) pair
-        self._state: list[dict[str, np.ndarray]] = []  # one dict of buffers per pair
+        self._state: dict[int, ParamState] = {}  # id(param) -> its state (which holds param)
+        self._pending: list[ParamState] | None = None  # a loaded state_dict, not yet bound
+        self._plans: dict[tuple, list[Group]] = {}
 
     # --- learning rate -------------------------------------------------------------------
 
@@ -118,12 +123,13 @@ class Optimizer:
     def step(self, params: Pairs) -> None:
         """Update every ``param`` in place from its ``grad``; then ``iterations += 1``."""
         pairs = list(params)
-        first_step = self._build_or_check_state(pairs)
-        grads = [grad for _, grad in pairs]
-        self._clip(grads)
+        groups = self._groups(pairs)
+        self._clip([grad for _, grad in pairs], [group.grad for group in groups])
         lr = self.learning_rate
-        for (param, grad), buffers in zip(pairs, self._state, strict=True):
-            self._update(param, grad, buffers, lr, first_step)
+        for group in groups:
+            self._update(group.param, group.grad, group.buffers, lr, group.step + 1)
+            for member in group.members:
+                member.step += 1
         self.iterations += 1
 
     def zero_grad(self, params: Pairs) -> None:
@@ -131,19 +137,30 @@ class Optimizer:
         for _, grad in params:
             grad.fill(0)
 
-    def _clip(self, grads: list[np.ndarray]) -> None:
+    def _clip(self, grads: list[np.ndarray], flat_grads: list[np.ndarray]) -> None:
+        # Value and global-norm clipping treat every element alike, so they run on the
+        # groups' flat views; per-array norm clipping needs each array on its own.
         if self.clipvalue is not None:
-            for grad in grads:
+            for grad in flat_grads:
                 self.ops.clip_by_value(grad, self.clipvalue)
         if self.clipnorm is not None:
             for grad in grads:
                 self.ops.clip_by_norm(grad, self.clipnorm)
         if self.global_clipnorm is not None:
-            self.ops.clip_by_global_norm(grads, self.global_clipnorm)
+            self.ops.clip_by_global_norm(flat_grads, self.global_clipnorm)
 
-    def _build_or_check_state(self, pairs: list[tuple[np.ndarray, np.ndarray]]) -> bool:
-        """Create zero buffers on the first step (returns True then), else check the shapes."""
-        shapes = []
+    def _groups(self, pairs: list[tuple[np.ndarray, np.ndarray]]) -> list[Group]:
+        """The groups for these pairs: planned once per list of arrays, then reused."""
+        key = tuple((id(param), id(grad)) for param, grad in pairs)
+        groups = self._plans.get(key)
+        if groups is None:
+            self._check_pairs(pairs)
+            states = self._states_for([param for param, _ in pairs])
+            groups = plan_groups(pairs, states, self._buffer_names())
+            self._plans = {key: groups}  # keep one plan: a model steps the same list each time
+        return groups
+
+    def _check_pairs(self, pairs: list[tuple[np.ndarray, np.ndarray]]) -> None:
         for index, (param, grad) in enumerate(pairs):
             if not (isinstance(param, np.ndarray) and param.dtype.kind == "f"):
                 raise ValueError(f"Parameter {index} must be a float NumPy array, got {param!r}")
@@ -152,24 +169,41 @@ class Optimizer:
                 raise ValueError(
                     f"Gradient {index} has shape {got}, but its parameter has {param.shape}"
                 )
-            shapes.append(param.shape)
-        if not self._shapes:
-            self._shapes = shapes
-            self._state = [self._new_buffers(param) for param, _ in pairs]
-            return True
-        if shapes != self._shapes:
-            raise ValueError(
-                f"{type(self).__name__} was built for parameters of shapes {self._shapes}, "
-                f"but step() got {shapes}. Use a new optimizer for a different model."
-            )
-        for (param, _), buffers in zip(pairs, self._state, strict=True):
-            for key, buffer in buffers.items():  # e.g. float64 arrays loaded for float32 params
-                if buffer.dtype != param.dtype:
-                    buffers[key] = buffer.astype(param.dtype)
-        return False
+            if grad.dtype != param.dtype:
+                raise ValueError(
+                    f"Gradient {index} is {grad.dtype}, but its parameter is {param.dtype}"
+                )
 
-    def _new_buffers(self, param: np.ndarray) -> dict[str, np.ndarray]:
-        return {key: np.zeros_like(param) for key in self._buffer_names()}
+    def _states_for(self, params: list[np.ndarray]) -> list[ParamState]:
+        """Each parameter's state, created (zeros, step 0) for arrays not seen before; a
+        loaded ``state_dict`` waiting for its parameters is bound to these, in order."""
+        if self._pending is not None:
+            self._bind(params, self._pending)
+        states = []
+        for param in params:
+            state = self._state.get(id(param))
+            if state is None or state.param is not param:
+                state = ParamState(param)
+                self._state[id(param)] = state
+            for key, buffer in state.buffers.items():  # e.g. float64 loaded for float32
+                if buffer.dtype != param.dtype:
+                    state.buffers[key] = buffer.astype(param.dtype)
+            states.append(state)
+        return states
+
+    def _bind(self, params: list[np.ndarray], rows: list[tuple]) -> None:
+        """Give loaded (shape, step, buffers) rows to these arrays, in order."""
+        shapes = [shape for shape, _, _ in rows]
+        got = [param.shape for param in params]
+        if got != shapes:
+            raise ValueError(
+                f"{type(self).__name__} was loaded for parameters of shapes {shapes}, "
+                f"but step() got {got}. Use a new optimizer for a different model."
+            )
+        self._pending = None
+        self._plans = {}
+        for param, (_, step, buffers) in zip(params, rows, strict=True):
+            self._state[id(param)] = ParamState(param, step, dict(buffers))
 
     # --- what subclasses provide ---------------------------------------------------------
 
@@ -183,9 +217,9 @@ class Optimizer:
         grad: np.ndarray,
         buffers: dict[str, np.ndarray],
         lr: float,
-        first_step: bool,
+        step: int,
     ) -> None:
-        """Call the kernel for one pair."""
+        """Call the kernel for one group; ``step`` is 1 on a parameter's first update."""
         raise NotImplementedError
 
     @staticmethod
@@ -217,24 +251,41 @@ class Optimizer:
             config["learning_rate"] = schedules.deserialize(config["learning_rate"])
         return cls(**config)
 
-    def state_dict(self) -> dict[str, Any]:
+    def state_dict(self, params: Sequence[np.ndarray] | None = None) -> dict[str, Any]:
         """Everything needed to resume: JSON-able scalars plus copies of the buffers.
 
-        ``{"class_name": "Adam", "iterations": 5, "config": {...},
-        "shapes": [[3, 2], [2]], "state": [{"exp_avg": ndarray, ...}, ...]}``.
-        ``shapes`` and ``state`` are empty before the first step.
+        ``{"class_name": "Adam", "iterations": 5, "config": {...}, "shapes": [[3, 2], [2]],
+        "steps": [5, 5], "state": [{"exp_avg": ndarray, ...}, ...]}``, one entry per
+        parameter: those of ``params`` in that order (an array never stepped gets step 0 and
+        no buffers), or by default every parameter stepped so far, in the order first seen.
         """
+        if params is not None:
+            rows = []
+            for param in params:
+                state = self._state.get(id(param))
+                if state is None or state.param is not param:  # never stepped: no state yet
+                    state = ParamState(param)
+                rows.append((param.shape, state.step, state.buffers))
+        elif self._pending is not None:
+            rows = self._pending
+        else:
+            rows = [(e.param.shape, e.step, e.buffers) for e in self._state.values()]
         return {
             "class_name": type(self).__name__,
             "iterations": self.iterations,
             "config": self.get_config(),
-            "shapes": [list(shape) for shape in self._shapes],
-            "state": [{key: buf.copy() for key, buf in bufs.items()} for bufs in self._state],
+            "shapes": [list(shape) for shape, _, _ in rows],
+            "steps": [int(step) for _, step, _ in rows],
+            "state": [{key: buf.copy() for key, buf in buffers.items()} for _, _, buffers in rows],
         }
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore what ``state_dict()`` returned: hyperparameters (as PyTorch does),
-        step counter and buffers (copied). Raises ValueError if anything does not fit."""
+    def load_state_dict(
+        self, state_dict: dict[str, Any], params: Sequence[np.ndarray] | None = None
+    ) -> None:
+        """Restore what ``state_dict()`` returned: hyperparameters (as PyTorch does), the step
+        counters and copies of the buffers. With ``params`` the entries belong to those arrays,
+        in order; without, to the pairs of the next ``step``, in order. Raises ValueError if
+        anything does not fit, before changing anything."""
         required = {"class_name", "iterations", "config", "shapes", "state"}
         missing = required - set(state_dict)
         if missing:
@@ -243,11 +294,7 @@ class Optimizer:
             raise ValueError(
                 f"state_dict is for {state_dict['class_name']}, not {type(self).__name__}"
             )
-        iterations = state_dict["iterations"]
-        if isinstance(iterations, bool) or not isinstance(iterations, numbers.Integral):
-            raise ValueError(f"Invalid iterations in state_dict: {iterations!r}")
-        if iterations < 0:
-            raise ValueError(f"Invalid iterations in state_dict: {iterations}")
+        iterations = _check_count(state_dict["iterations"], "iterations")
         try:
             restored = type(self).from_config(state_dict["config"])
         except TypeError as error:  # unknown or missing constructor arguments
@@ -256,12 +303,17 @@ class Optimizer:
 
         shapes = [tuple(int(n) for n in shape) for shape in state_dict["shapes"]]
         state = state_dict["state"]
-        if len(state) != len(shapes):
-            raise ValueError(f"state_dict has {len(state)} state entries for {len(shapes)} shapes")
+        steps = state_dict.get("steps", [iterations] * len(shapes))  # files before "steps"
+        if not len(state) == len(shapes) == len(steps):
+            raise ValueError(
+                f"state_dict has {len(state)} state entries and {len(steps)} step counts "
+                f"for {len(shapes)} shapes"
+            )
         expected_keys = set(restored._buffer_names())
-        new_state = []
-        for index, (shape, buffers) in enumerate(zip(shapes, state, strict=True)):
-            if set(buffers) != expected_keys:
+        rows = []
+        for index, (shape, step, buffers) in enumerate(zip(shapes, steps, state, strict=True)):
+            step = _check_count(step, f"step of entry {index}")
+            if set(buffers) != expected_keys and not (step == 0 and not buffers):
                 raise ValueError(
                     f"state entry {index} has buffers {sorted(buffers)}, "
                     f"expected {sorted(expected_keys)}"
@@ -275,16 +327,27 @@ class Optimizer:
                         f"{buffer.shape}; expected a float array of shape {shape}"
                     )
                 new_buffers[key] = buffer
-            new_state.append(new_buffers)
+            rows.append((shape, step, new_buffers))
+        if params is not None:
+            got = [tuple(param.shape) for param in params]
+            if got != shapes:
+                raise ValueError(f"state_dict holds shapes {shapes}; the parameters are {got}")
 
         # Everything checked: now copy the hyperparameters over and install the state.
         for attribute, value in vars(restored).items():
-            if attribute not in ("ops", "iterations", "_shapes", "_state"):
+            if attribute not in ("ops", "iterations", "_state", "_pending", "_plans"):
                 setattr(self, attribute, value)
-        self.iterations = int(iterations)
-        self._shapes = shapes
-        self._state = new_state
+        self.iterations = iterations
+        self._state, self._plans, self._pending = {}, {}, rows
+        if params is not None:
+            self._bind(list(params), rows)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items())
         return f"{type(self).__name__}({args})"
+
+
+def _check_count(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"Invalid {what} in state_dict: {value!r}")
+    return int(value)

@@ -1,11 +1,11 @@
-"""tinynn.layers.base.Layer: building, input checks, parameters and configs."""
+"""tinynn.layers.layer.Layer: building, input checks, parameters and configs."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from tinynn.layers import base
+from tinynn.layers import layer as base
 
 
 class Scale(base.Layer):
@@ -187,7 +187,7 @@ def test_registry_round_trips_every_layer_through_json():
 def test_registry_refuses_unknown_and_unregistered_classes():
     from tinynn import layers
 
-    with pytest.raises(ValueError, match=r"Unknown layer class 'Conv9D'; expected one of"):
+    with pytest.raises(ValueError, match=r"Unknown layer 'Conv9D'; expected one of"):
         layers.deserialize({"class_name": "Conv9D", "config": {}})
     with pytest.raises(ValueError, match=r"not registered"):
         layers.serialize(Scale())

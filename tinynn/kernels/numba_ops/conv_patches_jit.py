@@ -17,8 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 from tinynn.kernels.numba_ops.config import jit, prange
-from tinynn.kernels.numpy_ops import conv as numpy_conv
-from tinynn.kernels.numpy_ops.conv import Pads, Pair, output_size
+from tinynn.kernels.numpy_ops import conv_patches as numpy_conv
+from tinynn.kernels.numpy_ops.conv_patches import Pads, Pair, output_size
 
 
 def check_geometry(

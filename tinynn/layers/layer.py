@@ -8,18 +8,22 @@ stored on the layer leave out the batch axis, as Keras's ``(None, …)`` does.
 
 Gradients are *overwritten* by each backward, not accumulated, so no ``zero_grad`` is needed
 between steps. ``parameters()`` yields ``(param, grad)`` pairs, which is all an optimizer sees.
+
+Weights come from ``add_weight`` in ``build``; the array it returns is the array that trains
+(see ``tinynn.parameters``), so a layer may keep it as ``self.W``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from tinynn import initializers
 from tinynn.kernels import numpy_ops
+from tinynn.parameters import ParameterStore
 from tinynn.workspace import borrow
 
 Shape = tuple[int, ...]
@@ -42,13 +46,23 @@ class Layer:
     Args:
         input_shape: shape of one sample, without the batch axis. Optional: a layer also builds
             itself on its first ``forward`` from the shape of x.
-        name: a label for summaries; a ``Sequential`` makes it unique within the model.
+        name: a label for summaries; a model makes it unique within itself.
         dtype: "float32" (default) or "float64"; parameters and outputs use it.
         seed: seeds ``self.rng``, the generator for initial weights and any randomness.
+        trainable: False freezes the layer (Keras's flag): ``fit`` leaves its weights alone.
 
     Attributes:
         params, grads: dicts with the same keys; ``grads[k]`` has ``params[k]``'s shape.
-        ops: the kernel backend (NumPy by default; a model may give it a faster one).
+        state: arrays kept but not trained (BatchNormalization's moving statistics).
+        store: the model's ``ParameterStore`` that ``add_weight`` allocates from (None on a
+            layer of its own: then every weight is an ordinary array).
+        ops: the kernel backend: NumPy (the maths in the classes) unless a model compiled
+            with another one.
+        compute_input_grad: whether backward returns dL/dx; a model turns it off where
+            nobody needs it (below the first trainable layer).
+        workspace: None, so every pass allocates fresh arrays and results a caller keeps stay
+            valid. The training loop lends a dict for the length of ``fit``: outputs and
+            gradients are then written into buffers reused at every step.
     """
 
     def __init__(
@@ -58,9 +72,11 @@ class Layer:
         name: str | None = None,
         dtype: Any = None,
         seed: int | None = None,
+        trainable: bool = True,
     ) -> None:
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
+        self.state: dict[str, np.ndarray] = {}
         self.input_shape: Shape | None = _as_shape(input_shape) if input_shape is not None else None
         self.output_shape: Shape | None = None
         self.built = False
@@ -68,13 +84,13 @@ class Layer:
         self.dtype = check_dtype(dtype) if dtype is not None else None
         self.seed = seed
         self.rng = np.random.default_rng(seed)
+        self.store: ParameterStore | None = None
         self.ops = numpy_ops
-        #: False on a model's first layer: nobody needs dL/dx of the data, so skip computing it.
         self.compute_input_grad = True
-        #: None: every pass allocates fresh arrays, so results a student keeps stay valid.
-        #: A dict (a compiled model gives each layer one): output and gradient buffers are
-        #: allocated once and reused by every later step, so training allocates nothing.
         self.workspace: dict[str, np.ndarray] | None = None
+        # Set directly, not through the property: a container must not overwrite the flags
+        # its children were created with (it passes on only later changes).
+        self._trainable = bool(trainable)
 
     # -- building -------------------------------------------------------------------------
 
@@ -90,12 +106,21 @@ class Layer:
         """Output shape (without batch) for a given input shape. Identity by default."""
         return input_shape
 
-    def add_weight(self, key: str, shape: Shape, initializer: Any) -> np.ndarray:
-        """Create ``params[key]`` from an initializer and a zero ``grads[key]`` beside it."""
-        init = initializers.get(initializer)
-        self.params[key] = init(shape, self.dtype, self.rng)
-        self.grads[key] = np.zeros(shape, dtype=self.dtype)
-        return self.params[key]
+    def add_weight(self, key: str, shape: Shape, initializer: Any = "zeros") -> np.ndarray:
+        """Create ``params[key]`` from an initializer, with a zero ``grads[key]`` beside it.
+
+        Returns the parameter array itself: training updates it in place, so keeping it
+        (``self.W = self.add_weight("W", ...)``) is safe.
+        """
+        shape = tuple(int(d) for d in shape)
+        dtype = self.dtype if self.dtype is not None else np.dtype("float32")
+        if self.store is not None:
+            param, grad = self.store.allocate(shape, dtype)
+        else:
+            param, grad = np.zeros(shape, dtype), np.zeros(shape, dtype)
+        param[...] = initializers.get(initializer)(shape, dtype, self.rng)
+        self.params[key], self.grads[key] = param, grad
+        return param
 
     # -- the two passes -------------------------------------------------------------------
 
@@ -105,7 +130,7 @@ class Layer:
     def backward(self, grad_output: np.ndarray) -> np.ndarray | None:
         raise NotImplementedError
 
-    def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def __call__(self, x: Any, training: bool = False) -> Any:
         return self.forward(x, training=training)
 
     def _prepare_input(self, x: np.ndarray) -> np.ndarray:
@@ -130,27 +155,52 @@ class Layer:
             x = x.astype(self.dtype)
         return x
 
-    # -- parameters -----------------------------------------------------------------------
-
     def _buffer(self, name: str, shape: tuple[int, ...], dtype: Any = None) -> np.ndarray:
         """An uninitialised array for an output, a gradient or a cache (``tinynn.workspace``):
         new every call without a workspace, reused across steps with one."""
         return borrow(self.workspace, name, shape, self.dtype if dtype is None else dtype)
 
-    def parameter_slots(self) -> Iterator[tuple[Layer, str]]:
-        """(owning layer, key) for every parameter, in ``parameters()`` order.
+    def _param_grad(self, key: str) -> np.ndarray | None:
+        """grads[key] to fill in backward, or None when the layer is frozen (nobody reads it)."""
+        return self.grads.get(key) if self.trainable else None
 
-        A model uses this to move parameters into one flat buffer: it rebinds
-        ``owner.params[key]`` and ``owner.grads[key]`` to views. Containers yield their
-        children's slots.
-        """
-        for key in self.params:
-            yield self, key
+    # -- parameters -----------------------------------------------------------------------
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
 
     def parameters(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Yield (param, grad) pairs in a fixed order."""
-        for key in self.params:
-            yield self.params[key], self.grads[key]
+        """(param, grad) pairs in a fixed order: what an optimizer steps. None when frozen."""
+        if self.trainable:
+            for key in self.params:
+                yield self.params[key], self.grads[key]
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        """Every array of the layer (Keras's order): parameters, then ``state``."""
+        return [*self.params.values(), *self.state.values()]
+
+    @property
+    def trainable_weights(self) -> list[np.ndarray]:
+        return [param for param, _ in self.parameters()]
+
+    @property
+    def non_trainable_weights(self) -> list[np.ndarray]:
+        trained = {id(param) for param, _ in self.parameters()}
+        return [array for array in self.weights if id(array) not in trained]
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of ``weights`` (Dense: kernel (in, out), then bias)."""
+        return [array.copy() for array in self.weights]
+
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        """Copy arrays into ``weights`` in place, checking count and shapes."""
+        set_arrays(self.weights, weights, f"layer {self.name!r}")
 
     def count_params(self) -> int:
         return sum(p.size for p in self.params.values())
@@ -165,6 +215,8 @@ class Layer:
 
     def _add_regularizer_grads(self) -> None:
         """grads[k] += dR_k/dparams[k]: called at the end of backward."""
+        if not self.trainable:
+            return
         for key, regularizer in self.regularized_params().items():
             self.grads[key] += regularizer.gradient(self.params[key])
 
@@ -176,12 +228,15 @@ class Layer:
 
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments as JSON-able values: ``type(self).from_config(cfg)`` rebuilds."""
-        return {
+        config = {
             "name": self.name,
             "dtype": self.dtype.name if self.dtype is not None else None,
             "input_shape": list(self.input_shape) if self.input_shape else None,
             "seed": self.seed,
         }
+        if not self.trainable:
+            config["trainable"] = False
+        return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Layer:
@@ -189,6 +244,21 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r} output_shape={self.output_shape}>"
+
+
+def set_arrays(targets: Sequence[np.ndarray], values: Sequence[Any], what: str) -> None:
+    """targets[i][...] = values[i] for every i, after checking count and every shape."""
+    values = list(values)
+    if len(values) != len(targets):
+        raise ValueError(f"{what}: expected {len(targets)} weight arrays, got {len(values)}")
+    arrays = [np.asarray(value) for value in values]
+    for i, (target, value) in enumerate(zip(targets, arrays, strict=True)):
+        if value.shape != target.shape:
+            raise ValueError(f"{what}: weight {i} has shape {value.shape}; expected {target.shape}")
+        if value.dtype.kind not in "fiub" or not np.all(np.isfinite(value)):
+            raise ValueError(f"{what}: weight {i} must hold finite numbers")
+    for target, value in zip(targets, arrays, strict=True):
+        target[...] = value
 
 
 def _as_shape(shape: Any) -> Shape:

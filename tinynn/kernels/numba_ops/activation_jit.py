@@ -1,4 +1,4 @@
-"""Activation kernels compiled with Numba: the twins of ``numpy_ops.activations``.
+"""Activation kernels compiled with Numba: twins of the classes in ``tinynn.activations``.
 
 Each activation has an integer code, mapped from its name in Python, and a scalar function
 (``sigmoid(v)``, ``relu(v)``, ...). The two array kernels branch on the code once and then run
@@ -7,19 +7,20 @@ one loop nest over a 2-D array: ``bias_activation_forward`` adds the bias on the
 its matrix products. Derivatives are taken from the output y, as in the NumPy twin. Softmax
 couples a row, so it is computed row by row.
 
-The public functions ``activation_forward``/``activation_backward`` have the NumPy signatures
-and accept any shape (softmax works along the last axis).
+The public functions ``activation_forward``/``activation_backward`` take the activation object
+and accept any shape (softmax works along the last axis); the tests hold them to the class's
+own ``forward`` and ``backward``.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
 from tinynn.kernels.numba_ops._arrays import OutputView, as_rows, check_same_shape, rows_shape
 from tinynn.kernels.numba_ops.config import SETTINGS, jit, prange
-from tinynn.kernels.numpy_ops import activations as numpy_activations
 
 LINEAR, SIGMOID, TANH, RELU, LEAKY_RELU, ELU, SOFTPLUS, SOFTMAX = range(8)
 
@@ -222,49 +223,42 @@ def activation_backward_bias(y, grad, code, alpha, out, grad_bias):
                 store(out, grad_bias, i, j, grad[i, j] * -math.expm1(-y[i, j]))
 
 
-# --- the public functions (NumPy-backend signatures) ---------------------------------------
+# --- the public functions: twins of ActivationFunction.forward and .backward ---------------
 
 
-def activation_forward(name: str, x: np.ndarray, alpha: float, out: np.ndarray) -> np.ndarray:
-    """out = f(x) for the activation called ``name``; any shape, out may be x."""
-    code = activation_code(name)
+def activation_forward(activation: Any, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """out = f(x) for a built-in ``activation``; any shape, out may be x.
+
+    Where NumPy's SIMD ufuncs are faster (``config.py``), the class's own forward runs.
+    """
+    code = activation_code(activation.name)
     check_same_shape(x=x, out=out)
-    if use_numpy_forward(name, x.size):
-        return numpy_activations.activation_forward(name, x, alpha, out)
+    if use_numpy_forward(activation.name, x.size):
+        return activation.forward(x, out=out)
     view = OutputView(out, rows_shape(out))
-    bias_activation_forward(as_rows(x), None, code, out.dtype.type(alpha), view.array)
+    bias_activation_forward(as_rows(x), None, code, out.dtype.type(activation.alpha), view.array)
     return view.write_back()
 
 
 def activation_backward(
-    name: str, y: np.ndarray, grad: np.ndarray, alpha: float, out: np.ndarray
+    activation: Any, y: np.ndarray, grad: np.ndarray, out: np.ndarray
 ) -> np.ndarray:
-    """out = grad · f'(x), from the cached output y = f(x); any shape, out may be grad."""
-    code = activation_code(name)
+    """out = grad · f'(x), from the output y = f(x); any shape, out may be grad."""
+    code = activation_code(activation.name)
     check_same_shape(y=y, grad=grad, out=out)
-    if use_numpy_backward(name, y.size):
-        return numpy_activations.activation_backward(name, y, grad, alpha, out)
+    if use_numpy_backward(activation.name, y.size):
+        return reference_backward(activation, y, grad, out)
     view = OutputView(out, rows_shape(out))
     activation_backward_bias(
-        as_rows(y), as_rows(grad), code, out.dtype.type(alpha), view.array, None
+        as_rows(y), as_rows(grad), code, out.dtype.type(activation.alpha), view.array, None
     )
     return view.write_back()
 
 
-def _named_pair(name: str):
-    """The (forward, backward) pair for one activation, with the NumPy twin's signatures."""
-
-    def forward(x: np.ndarray, alpha: float, out: np.ndarray) -> np.ndarray:
-        return activation_forward(name, x, alpha, out)
-
-    def backward(y: np.ndarray, grad: np.ndarray, alpha: float, out: np.ndarray) -> np.ndarray:
-        return activation_backward(name, y, grad, alpha, out)
-
-    forward.__name__, backward.__name__ = name, f"{name}_backward"
-    forward.__doc__ = f"{name}: out = f(x) (compiled twin of numpy_ops.activations.{name})."
-    backward.__doc__ = f"{name}: out = grad · f'(x) from y = f(x)."
-    return forward, backward
-
-
-#: name -> (forward, backward), as in the NumPy backend.
-ACTIVATION_KERNELS = {name: _named_pair(name) for name in ACTIVATION_CODES}
+def reference_backward(
+    activation: Any, y: np.ndarray, grad: np.ndarray, out: np.ndarray
+) -> np.ndarray:
+    """The class's own backward from the given y. The compiled forward does not fill the
+    class's cache, so we hand it the y this kernel was given."""
+    activation.y = y
+    return activation.backward(grad, out=out)
