@@ -262,3 +262,82 @@ def test_softmax_of_one_vector_matches_the_batched_form_and_stays_finite(dtype):
         assert np.isfinite(one).all() and one.dtype == dtype
         np.testing.assert_allclose(one, expected, rtol=1e-6, atol=1e-30)
         assert one.sum() == pytest.approx(1.0, rel=1e-6)
+
+
+# --- one table of formulas: every path computes the same numbers -----------------------------
+
+
+def _parity_reference(name, x):
+    """The class's own forward in float64: the values every path must reproduce."""
+    return activations.get(name).forward(x.astype(np.float64))
+
+
+def _assert_parity(got, expected, what):
+    """1e-6 relative, or 1e-30 absolute where values underflow towards zero."""
+    got = np.asarray(got, dtype=np.float64)
+    error = np.abs(got - expected)
+    bad = (error > 1e-6 * np.abs(expected)) & (error > 1e-30)
+    assert not bad.any(), (
+        f"{what}: {bad.sum()} values differ, e.g. {got[bad][:3]} against {expected[bad][:3]}"
+    )
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", NAMES)
+def test_every_path_computes_the_same_activation(name, dtype, tmp_path):
+    """Training (both backends), predict (the inference engine, both backends), the NumPy-only
+    runtime, the C export and ONNX, over x in [−50, 50]; softmax over rows of 10."""
+    import importlib.util
+    import shutil
+    import subprocess
+
+    import tinynn
+    from tinynn.export import export_model
+    from tinynn.kernels import numba_available
+
+    x = np.linspace(-50, 50, 2010).reshape(201, 10).astype(dtype)
+    expected = _parity_reference(name, x)
+    model = tinynn.Sequential([tinynn.Input((10,)), tinynn.layers.Activation(name)], dtype=dtype)
+    for backend in ["numpy", "numba"] if numba_available() else ["numpy"]:
+        model.compile(optimizer="sgd", loss="mse", backend=backend)
+        _assert_parity(model.forward(x, training=True), expected, f"training on {backend}")
+        _assert_parity(model.predict(x), expected, f"predict on {backend}")
+        _assert_parity(model.predict(x[:1]), expected[:1], f"one-sample predict on {backend}")
+    path = tmp_path / "model.npz"
+    model.save(str(path))
+    runtime = tinynn.runtime.load_model(path)
+    _assert_parity(runtime.predict(x), expected, "runtime")
+    _assert_parity(runtime.predict_one(x[0])[None], expected[:1], "runtime, one sample")
+
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is not None:
+        export_model(path, "c", tmp_path / "model.h")
+        real = "double" if dtype == "float64" else "float"
+        (tmp_path / "main.c").write_text(
+            '#include <stdio.h>\n#include "model.h"\nint main(void)\n{\n'
+            f"    {real} x[10], y[10];\n    double v;\n"
+            "    for (;;) {\n        for (int i = 0; i < 10; ++i) {\n"
+            '            if (scanf("%lf", &v) != 1) return 0;\n'
+            f"            x[i] = ({real})v;\n        }}\n        tinynn_predict(x, y);\n"
+            '        for (int j = 0; j < 10; ++j) printf("%.17g ", (double)y[j]);\n'
+            '        printf("\\n");\n    }\n}\n'
+        )
+        flags = ["-std=c99", "-O2", "-Wall", "-Wextra", "-pedantic", "-Werror"]
+        binary = tmp_path / "main"
+        subprocess.run(
+            [compiler, *flags, "-o", str(binary), "main.c", "-lm"], check=True, cwd=tmp_path
+        )
+        text = "\n".join(" ".join(repr(float(v)) for v in row) for row in x)
+        out = subprocess.run([str(binary)], input=text, capture_output=True, text=True, check=True)
+        got = np.array([[float(v) for v in line.split()] for line in out.stdout.splitlines()])
+        _assert_parity(got, expected, "C export")
+
+    if importlib.util.find_spec("onnx") and importlib.util.find_spec("onnxruntime"):
+        import onnxruntime
+
+        export_model(path, "onnx", tmp_path / "model.onnx")
+        session = onnxruntime.InferenceSession(
+            str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"]
+        )
+        (got,) = session.run(None, {"input": x})
+        _assert_parity(got, expected, "ONNX")

@@ -143,3 +143,21 @@ def test_result_report_and_tolerance():
     assert not result.passed() and result.passed(tolerance=1e-3)
     assert "W" in str(result) and "1.000e-04" in str(result)
     assert gradcheck.GradCheckResult().max_error == 0.0
+
+
+def test_check_model_on_a_float32_model_checks_a_float64_copy_and_leaves_it_alone():
+    # The README's model: float32, as Keras builds it. The check used to refuse it.
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(6, 5)).astype("float32"), rng.integers(0, 3, 6)
+    model = tinynn.Sequential(
+        [tinynn.Input((5,)), layers.Dense(4, activation="relu"), layers.Dense(3, "softmax")],
+        seed=0,
+    )
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    before = model.get_weights()
+    result = gradcheck.check_model(model, x, y)
+    assert result.passed(1e-6), str(result)
+    assert set(result.errors) == {"dense/W", "dense/b", "dense_1/W", "dense_1/b"}
+    for a, b in zip(before, model.get_weights(), strict=True):
+        assert b.dtype == np.float32
+        np.testing.assert_array_equal(a, b)

@@ -287,3 +287,43 @@ def test_dense_step_backward_skips_what_it_is_not_given(dense_arrays):
     grad_W = np.empty_like(W)
     dense_step_backward(numpy_ops, None, x, W, y, np.ones_like(y), grad_W, None, None, None)
     np.testing.assert_allclose(grad_W, x.T @ np.ones_like(y))
+
+
+# --- the code a student reads is the code that runs ----------------------------------------
+
+
+def test_on_numpy_a_dense_layer_runs_its_activations_own_methods(monkeypatch):
+    calls = []
+    forward, backward = activations.Tanh.forward, activations.Tanh.backward
+    monkeypatch.setattr(
+        activations.Tanh,
+        "forward",
+        lambda self, x, out=None: calls.append("f") or forward(self, x, out),
+    )
+    monkeypatch.setattr(
+        activations.Tanh,
+        "backward",
+        lambda self, g, out=None: calls.append("b") or backward(self, g, out),
+    )
+    layer = Dense(3, activation="tanh", seed=0)
+    layer.backward(np.ones_like(layer.forward(np.ones((2, 4)))))
+    assert calls == ["f", "b"]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_subclass_that_changes_the_maths_is_honoured_on_every_backend(backend):
+    if backend == "numba":
+        pytest.importorskip("numba")
+    from tinynn.kernels import get_backend
+
+    class Doubled(activations.ReLU):  # not the built-in class: no compiled twin may replace it
+        def forward(self, x, out=None):
+            self.y = 2 * np.maximum(x, 0)
+            return self.y
+
+    layer = Dense(3, activation=Doubled(), seed=0)
+    layer.ops = get_backend(backend)
+    x = np.random.default_rng(0).normal(size=(4, 5)).astype("float32")
+    y = layer.forward(x)
+    z = x @ layer.params["W"] + layer.params["b"]
+    np.testing.assert_allclose(y, 2 * np.maximum(z, 0), rtol=1e-6)

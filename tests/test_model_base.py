@@ -77,3 +77,132 @@ def test_models_the_engine_cannot_run_predict_through_their_layers():
     assert model.inference_engine() is None
     x = np.ones((3, 4), np.float32)
     np.testing.assert_allclose(model.predict(x), model.forward(x))
+
+
+# --- a layer written the natural way trains (it used to stop silently after compile) ---------
+
+
+class HandWrittenDense(layers.Layer):
+    """Dense without an activation, as a student writes it: keeps the arrays add_weight gives."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self.W = self.add_weight("W", (input_shape[0], self.units), "glorot_uniform")
+        self.b = self.add_weight("b", (self.units,), "zeros")
+
+    def compute_output_shape(self, input_shape):
+        return (self.units,)
+
+    def forward(self, x, training=False):
+        self.x = self._prepare_input(x)
+        return self.x @ self.W + self.b
+
+    def backward(self, grad):
+        self.grads["W"][...] = self.x.T @ grad
+        self.grads["b"][...] = grad.sum(axis=0)
+        return grad @ self.W.T
+
+
+def digits_subset(n=200):
+    from tinynn.datasets import load_digits
+
+    x, y = load_digits()
+    return x[:n], y[:n]
+
+
+@pytest.mark.parametrize("backend", BACKEND_NAMES)
+def test_a_hand_written_layer_trains_to_the_same_weights_as_dense(backend):
+    x, y = digits_subset()
+
+    def model(first):
+        return Sequential(
+            [layers.Input((64,)), first, layers.Activation("relu"), layers.Dense(10, "softmax")],
+            seed=3,
+            dtype="float64",
+        )
+
+    ours, builtin = model(HandWrittenDense(16)), model(layers.Dense(16))
+    kept = ours.layers[0].W
+    for m in (ours, builtin):
+        m.compile(optimizer="adam", loss="sparse_categorical_crossentropy", backend=backend)
+        m.fit(x, y, epochs=3, batch_size=32, verbose=0)
+    assert ours.layers[0].W is kept and ours.layers[0].params["W"] is kept  # never rebound
+    assert not np.allclose(kept, ours.layers[0].get_weights()[0] * 0)  # it trained
+    for a, b in zip(ours.get_weights(), builtin.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+# --- trainable = False freezes a layer in fit, as in Keras -----------------------------------
+
+
+@pytest.mark.parametrize("backend", BACKEND_NAMES)
+def test_frozen_weights_stay_bit_identical_and_the_others_move(backend):
+    x, y = digits_subset()
+    model = Sequential(
+        [layers.Input((64,)), layers.Dense(32, activation="relu"), layers.Dense(10, "softmax")],
+        seed=0,
+    )
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", backend=backend)
+    model.layers[0].trainable = False  # after compile: honoured on the next fit
+    frozen, head = model.layers[0].get_weights(), model.layers[1].get_weights()
+    model.fit(x, y, epochs=2, verbose=0)
+    for before, after in zip(frozen, model.layers[0].get_weights(), strict=True):
+        np.testing.assert_array_equal(before, after)
+    assert not np.allclose(head[0], model.layers[1].get_weights()[0])
+    state = model.optimizer.state_dict(model.weights)
+    assert state["steps"][:2] == [0, 0] and all(step > 0 for step in state["steps"][2:])
+    assert len(model.trainable_weights) == 2 and len(model.non_trainable_weights) == 2
+    text = model.summary(print_fn=None)
+    assert "Trainable params: 330" in text and "Non-trainable params: 2,080" in text
+    model.layers[0].trainable = True  # and unfreezing is honoured too
+    model.fit(x, y, epochs=1, verbose=0)
+    assert not np.allclose(frozen[0], model.layers[0].get_weights()[0])
+
+
+def test_a_frozen_pretrained_body_under_a_new_head_trains_only_the_head():
+    x, y = digits_subset()
+    body = [layers.Dense(32, activation="relu"), layers.BatchNormalization()]
+    pretrained = Sequential([layers.Input((64,)), *body, layers.Dense(10, "softmax")], seed=1)
+    pretrained.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    pretrained.fit(x, y, epochs=2, verbose=0)
+    for layer in body:
+        layer.trainable = False
+    before = [w.copy() for layer in body for w in layer.weights]  # moving statistics too
+    calls = []
+    original = body[0].backward
+    body[0].backward = lambda grad: calls.append(1) or original(grad)
+    model = Sequential([layers.Input((64,)), *body, layers.Dense(10, "softmax")], seed=2)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=2, verbose=0)
+    after = [w for layer in body for w in layer.weights]
+    for a, b in zip(before, after, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert calls == []  # nothing below the head learns, so backward never reached the body
+    assert model.evaluate(x, y) < pretrained.evaluate(x, y) * 5  # the head did learn
+
+
+# --- the input gradient ----------------------------------------------------------------------
+
+
+def test_input_gradient_matches_finite_differences():
+    from tinynn.gradcheck import numerical_gradient, relative_error
+
+    x, y = digits_subset(6)
+    x = x.astype(np.float64)
+    model = Sequential(
+        [layers.Input((64,)), layers.Dense(8, activation="tanh"), layers.Dense(10, "softmax")],
+        seed=0,
+        dtype="float64",
+    )
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    grad = model.input_gradient(x, y)
+    assert grad.shape == x.shape
+
+    def loss():
+        return model.evaluate(x, y)
+
+    assert relative_error(grad, numerical_gradient(loss, x)) < 1e-7

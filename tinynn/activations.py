@@ -224,7 +224,22 @@ class ELU(ActivationFunction):
         return np.multiply(grad_y, np.where(y > 0, 1, y + self.alpha), out=out)
 
     def onnx(self, graph, x):
-        return graph.op("Elu", x, alpha=self.alpha)
+        # alpha·expm1(min(x, 0)) where x ≤ 0. ONNX has no expm1 (and onnxruntime no float64
+        # Elu), and e^x − 1 loses x near 0, so there expm1 is (u − 1)·x / log(u) with u = e^x
+        # (Kahan's trick; x itself where u rounds to 1). Below u = 1/2, u − 1 is accurate.
+        m = graph.op("Min", x, graph.const(0.0))
+        u = graph.op("Exp", m)
+        u_minus_1 = graph.op("Sub", u, graph.const(1.0))
+        near_zero = graph.op("Greater", u, graph.const(0.5))
+        log_u = graph.op("Log", graph.op("Where", near_zero, u, graph.const(0.5)))
+        safe_log = graph.op(
+            "Where", graph.op("Equal", log_u, graph.const(0.0)), graph.const(1.0), log_u
+        )
+        kahan = graph.op("Div", graph.op("Mul", u_minus_1, m), safe_log)
+        kahan = graph.op("Where", graph.op("Equal", u, graph.const(1.0)), m, kahan)
+        expm1 = graph.op("Where", near_zero, kahan, u_minus_1)
+        negative = graph.op("Mul", graph.const(self.alpha), expm1)
+        return graph.op("Where", graph.op("Greater", x, graph.const(0.0)), x, negative)
 
     def get_config(self) -> dict[str, Any]:
         return {"alpha": self.alpha}
@@ -267,8 +282,26 @@ class Softmax(ActivationFunction):
     """
 
     name = "softmax"
-    #: Not element-wise: the C exporter writes a row loop with the same three steps.
+    #: Not element-wise, so a whole C function over rows of length ``row``: the same three
+    #: steps as ``forward`` ({P} is the exporter's prefix).
     c_formula = None
+    c_function = """\
+static inline void {P}_softmax({T} *x, int n, int row)
+{{
+    for (int start = 0; start < n; start += row) {{
+        {T} *r = x + start;
+        {T} max = r[0], sum = 0;
+        for (int i = 1; i < row; ++i)
+            max = r[i] > max ? r[i] : max;
+        for (int i = 0; i < row; ++i) {{
+            r[i] = exp{F}(r[i] - max);
+            sum += r[i];
+        }}
+        for (int i = 0; i < row; ++i)
+            r[i] /= sum;
+    }}
+}}
+"""
 
     def forward(self, x, out=None):
         # Subtracting the row maximum changes nothing mathematically but keeps every

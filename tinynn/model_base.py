@@ -41,7 +41,8 @@ class Model:
         self.history = None
         self.stop_training = False
         self.rng = np.random.default_rng(child_seed(seed, 0))
-        self._engine: tuple | None = None  # (structure key, InferenceModel or None)
+        #: predict's InferenceModel: None until built, False if it cannot run this model.
+        self._engine: Any = None
 
     # -- what a subclass provides ---------------------------------------------------------
 
@@ -169,6 +170,7 @@ class Model:
         self.train_state = training.TrainState(
             optimizer, losses.get(loss), list(metrics or []), ops
         )
+        self.forget_engine()
         if self.built:
             self.train_state.bind(self)
 
@@ -240,8 +242,8 @@ class Model:
         self.require_built()
         x = check_array(x, "x", self.dtype, self.input_shape)
         engine = self.inference_engine()
-        if engine is not None and len(x) == 1:
-            return engine.run_one(np.ascontiguousarray(x[0]))[None]
+        if engine is not None and len(x) == 1 and x.flags.c_contiguous:
+            return engine.run_one(x[0])[None]
         run = self.forward if engine is None else engine.run_batch
         if len(x) <= batch_size:
             return np.array(run(x), copy=engine is None)
@@ -252,14 +254,14 @@ class Model:
 
     def inference_engine(self) -> Any:
         """The ``InferenceModel`` that ``predict`` runs, on this model's own arrays, or None if
-        the engine cannot run this model. Built once per structure and backend: training
-        updates the arrays it reads in place."""
+        the engine cannot run this model. Built once, and again after anything that changes
+        the structure or the backend (``build``, ``add``, ``pop``, ``compile``) has called
+        ``forget_engine``: training updates the arrays it reads in place."""
         from tinynn.runtime import InferenceModel, ModelFileError, parse_model
 
+        if self._engine is not None:
+            return self._engine or None
         ops = None if self.train_state is None else self.train_state.ops
-        key = (tuple(id(layer) for layer in self.layers), self.built, getattr(ops, "NAME", None))
-        if self._engine is not None and self._engine[0] == key:
-            return self._engine[1]
         engine = None
         try:
             config = {"model": {"class_name": type(self).__name__, "config": self.get_config()}}
@@ -270,8 +272,12 @@ class Model:
             engine = InferenceModel(spec, kernels)
         except (ModelFileError, ValueError, TypeError):
             engine = None  # a layer the engine does not know: predict runs the layers
-        self._engine = (key, engine)
+        self._engine = engine if engine is not None else False
         return engine
+
+    def forget_engine(self) -> None:
+        """Drop the inference engine; the next ``predict`` builds a new one."""
+        self._engine = None
 
     def predict_on_batch(self, x: Any) -> np.ndarray:
         """Outputs for one batch (Keras's name): ``predict`` without batching."""

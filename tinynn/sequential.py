@@ -63,6 +63,7 @@ class Sequential(Model):
         self.layers.append(layer)
         self.adopt(layer, len(self.layers) - 1)
         self.built = False
+        self.forget_engine()
         if self.input_shape is not None:
             self.build()  # as in Keras: with a known input shape, weights exist right away
 
@@ -72,6 +73,7 @@ class Sequential(Model):
             raise ValueError("the model has no layers to pop")
         layer = self.layers.pop()
         self.built = False
+        self.forget_engine()
         if self.layers and self.input_shape is not None:
             self.build()
         if self.train_state is not None and self.built:
@@ -100,6 +102,7 @@ class Sequential(Model):
                 layer.build(shape)
             shape = layer.output_shape
         self.built = True
+        self.forget_engine()
 
     @property
     def output_shape(self) -> tuple[int, ...]:

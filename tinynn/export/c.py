@@ -10,8 +10,8 @@ The header needs nothing but ``<math.h>`` (link with ``-lm``): weights are ``sta
 arrays, and the two scratch buffers live on the stack of ``tinynn_predict`` (2 ×
 ``TINYNN_MAX_WIDTH`` values), so there is no malloc and the function is re-entrant.
 
-The C mirrors the NumPy formulas of ``tinynn.runtime``, in float for float32 models (double
-for float64 ones). Each output sums its products in input order, so results differ from BLAS
+Every activation is generated from the ``c_formula`` its class in ``tinynn.activations``
+states beside its NumPy ``forward``, in float for float32 models (double for float64 ones). Each output sums its products in input order, so results differ from BLAS
 only by float rounding, well inside 1e-5 for networks of ordinary size.
 """
 
@@ -21,6 +21,7 @@ import re
 
 import numpy as np
 
+from tinynn.activations import ACTIVATIONS
 from tinynn.runtime import LayerSpec, ModelSpec
 
 #: Bytes of Dense outputs one sweep over the weights accumulates at most (``PREFIX_BLOCK``
@@ -61,69 +62,6 @@ static inline void {P}_dense(const {T} *restrict x, const {T} *restrict W,
         {P}_dense_columns(x, W, b, n_in, n_out, j0, n_out - j0, y);
 }}
 """,
-    "sigmoid": """\
-/* 1 / (1 + e^-x), written (1 + tanh(x/2)) / 2 so that it never overflows. */
-static inline void {P}_sigmoid({T} *x, int n)
-{{
-    for (int i = 0; i < n; ++i)
-        x[i] = ({T})0.5 * (({T})1 + tanh{F}(({T})0.5 * x[i]));
-}}
-""",
-    "tanh": """\
-static inline void {P}_tanh({T} *x, int n)
-{{
-    for (int i = 0; i < n; ++i)
-        x[i] = tanh{F}(x[i]);
-}}
-""",
-    "relu": """\
-static inline void {P}_relu({T} *x, int n)
-{{
-    for (int i = 0; i < n; ++i)
-        x[i] = x[i] > 0 ? x[i] : ({T})0;
-}}
-""",
-    "leaky_relu": """\
-static inline void {P}_leaky_relu({T} *x, int n, {T} alpha)
-{{
-    for (int i = 0; i < n; ++i)
-        x[i] = x[i] > 0 ? x[i] : alpha * x[i];
-}}
-""",
-    "elu": """\
-static inline void {P}_elu({T} *x, int n, {T} alpha)
-{{
-    for (int i = 0; i < n; ++i)
-        x[i] = x[i] > 0 ? x[i] : alpha * expm1{F}(x[i]);
-}}
-""",
-    "softplus": """\
-/* log(1 + e^x) = max(x, 0) + log(1 + e^-|x|): no overflow for large |x|. */
-static inline void {P}_softplus({T} *x, int n)
-{{
-    for (int i = 0; i < n; ++i)
-        x[i] = (x[i] > 0 ? x[i] : ({T})0) + log1p{F}(exp{F}(-fabs{F}(x[i])));
-}}
-""",
-    "softmax": """\
-/* Softmax over each row of length `row` (the last axis); subtracting the row maximum keeps
- * every exponent <= 0. */
-static inline void {P}_softmax({T} *x, int n, int row)
-{{
-    for (int start = 0; start < n; start += row) {{
-        {T} *r = x + start;
-        {T} max = r[0], sum = 0;
-        for (int i = 1; i < row; ++i)
-            max = r[i] > max ? r[i] : max;
-        for (int i = 0; i < row; ++i) {{
-            r[i] = exp{F}(r[i] - max);
-            sum += r[i];
-        }}
-        for (int i = 0; i < row; ++i)
-            r[i] /= sum;
-    }}
-}}
-""",
     "copy": """\
 static inline void {P}_copy(const {T} *restrict x, int n, {T} *restrict y)
 {{
@@ -132,6 +70,31 @@ static inline void {P}_copy(const {T} *restrict x, int n, {T} *restrict y)
 }}
 """,
 }
+
+
+#: An element-wise activation, generated from its class's ``c_formula`` (tinynn.activations).
+_ELEMENTWISE = """\
+/* {name}: the formula of tinynn.activations.{cls} */
+static inline void {{P}}_{name}({{T}} *v, int n, {{T}} alpha)
+{{{{
+    (void)alpha;
+    for (int i = 0; i < n; ++i) {{{{
+        const {{T}} x = v[i];
+        {{T}} y;
+        {formula}
+        v[i] = y;
+    }}}}
+}}}}
+"""
+
+
+def activation_block(name: str) -> str:
+    """The C function of activation ``name``, from the class that defines it (one table of
+    formulas for training, the runtime and every exporter)."""
+    cls = ACTIVATIONS[name]
+    if cls.c_formula is None:
+        return cls.c_function
+    return _ELEMENTWISE.format(name=name, cls=cls.__name__, formula=cls.c_formula)
 
 
 def export_c(spec: ModelSpec, prefix: str = "tinynn", source: str = "") -> str:
@@ -176,6 +139,7 @@ class _Writer:
         functions = [self._layer_function(i, layer) for i, layer in layers]
         predict = self._predict(layers)
         blocks = [_BLOCKS[name] for name in _BLOCKS if name in self.used]
+        blocks += [activation_block(name) for name in sorted(self.used - set(_BLOCKS))]
         guard = f"{P.upper()}_MODEL_H"
         summary = "".join(f"\n *   {i}: {_describe(layer)}" for i, layer in layers)
         parts = [
@@ -239,11 +203,9 @@ class _Writer:
         if name == "linear":
             return ""
         self.used.add(name)
-        if name in ("leaky_relu", "elu"):
-            return f"    {self.P}_{name}({target}, {n}, {_literal(layer.alpha, self.T)});\n"
         if name == "softmax":
             return f"    {self.P}_softmax({target}, {n}, {layer.output_shape[-1]});\n"
-        return f"    {self.P}_{name}({target}, {n});\n"
+        return f"    {self.P}_{name}({target}, {n}, {_literal(layer.alpha, self.T)});\n"
 
     def _layer_function(self, index: int, layer: LayerSpec) -> str:
         P, T = self.P, self.T

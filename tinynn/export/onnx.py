@@ -8,8 +8,10 @@
 
 Needs the optional extra ``pip install 'tinynn[onnx]'`` (onnx; onnxruntime to run the result).
 The graph uses opset 17 and plain operators: Dense is ``Gemm`` (y = x W + b, W in tinynn's
-(n_in, units) layout, so no transpose), then Relu / Sigmoid / Tanh / LeakyRelu / Elu /
-Softplus / Softmax(axis=-1); Flatten is ``Flatten(axis=1)``, Reshape a ``Reshape`` to
+(n_in, units) layout, so no transpose), then the activation's nodes as its class in
+``tinynn.activations`` states them (``onnx``: Relu, Tanh, LeakyRelu, Elu, Softmax(axis=-1),
+and the stable forms of the sigmoid and softplus, which onnxruntime's own operators compute
+less accurately in the tails); Flatten is ``Flatten(axis=1)``, Reshape a ``Reshape`` to
 (-1, *target_shape). Dropout and Input are the identity at inference and leave no node.
 The batch axis is symbolic ("batch"), so any batch size runs.
 
@@ -21,21 +23,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinynn.activations import ACTIVATIONS
 from tinynn.runtime import LayerSpec, ModelSpec
 
 OPSET = 17
 IR_VERSION = 8  # the IR version that introduced opset 17: readable by older runtimes too
-
-# tinynn activation -> (ONNX operator, its attributes given alpha)
-_OPERATORS = {
-    "sigmoid": ("Sigmoid", lambda alpha: {}),
-    "tanh": ("Tanh", lambda alpha: {}),
-    "relu": ("Relu", lambda alpha: {}),
-    "leaky_relu": ("LeakyRelu", lambda alpha: {"alpha": alpha}),
-    "elu": ("Elu", lambda alpha: {"alpha": alpha}),
-    "softplus": ("Softplus", lambda alpha: {}),
-    "softmax": ("Softmax", lambda alpha: {"axis": -1}),
-}
 
 
 def _require_onnx():
@@ -119,10 +111,27 @@ class _GraphBuilder:
             self._node("Reshape", [self.current, self._constant(f"{prefix}_shape", shape)], prefix)
 
     def _activation(self, layer: LayerSpec, prefix: str) -> None:
+        """The activation's nodes, as its class in ``tinynn.activations`` states them."""
         if layer.activation == "linear":
             return
-        op, attributes = _OPERATORS[layer.activation]
-        self._node(op, [self.current], f"{prefix}_{layer.activation}", **attributes(layer.alpha))
+        cls = ACTIVATIONS[layer.activation]
+        activation = cls(layer.alpha) if layer.alpha else cls()
+        self._prefix, self._count = f"{prefix}_{layer.activation}", 0
+        self.current = activation.onnx(self, self.current)
+
+    # -- what an activation's ``onnx(graph, x)`` calls ---------------------------------------
+
+    def op(self, op_type: str, *inputs: str, **attributes) -> str:
+        """Add one node; returns the name of its output."""
+        self._count += 1
+        name = f"{self._prefix}_{self._count}_{op_type.lower()}"
+        self._node(op_type, list(inputs), name, **attributes)
+        return name
+
+    def const(self, value: float) -> str:
+        """A scalar constant of the graph's dtype."""
+        self._count += 1
+        return self._constant(f"{self._prefix}_{self._count}_const", np.array(value, self.dtype))
 
     def finish(self) -> None:
         """Name the last tensor "output" (an Identity when no node would produce it)."""

@@ -20,7 +20,6 @@ import ast
 import re
 from pathlib import Path
 
-
 from tinynn import runtime
 from tinynn.export import write_atomic
 

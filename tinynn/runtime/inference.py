@@ -68,7 +68,7 @@ class _DenseRun:
         self.scratch = np.empty(self.stack.width, self.dtype)
 
     def one(self, x: np.ndarray) -> np.ndarray:
-        return self.stack.forward(x[None], self.scratch)[0]
+        return self.stack.forward_one(x, self.scratch)
 
     def batch(self, x: np.ndarray) -> np.ndarray:
         scratch = np.empty(len(x) * self.stack.width, self.dtype)
@@ -177,7 +177,7 @@ class InferenceModel:
         try:
             for step in self._one:
                 x = step(x)
-            return x.astype(self.dtype)  # a copy: the buffer is reused by the next call
+            return x.copy()  # the buffer is reused by the next call
         finally:
             self._lock.release()
 
