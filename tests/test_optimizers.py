@@ -461,7 +461,7 @@ def test_get():
         optimizers.get("nadam")
     with pytest.raises(ValueError, match="adamw"):
         optimizers.get(None)
-    with pytest.raises(ValueError, match="Could not interpret optimizer 3.*sgd"):
+    with pytest.raises(ValueError, match=r"Could not interpret optimizer 3.*sgd"):
         optimizers.get(3)
 
 

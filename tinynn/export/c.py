@@ -11,8 +11,9 @@ arrays, and the two scratch buffers live on the stack of ``tinynn_predict`` (2 Ã
 ``TINYNN_MAX_WIDTH`` values), so there is no malloc and the function is re-entrant.
 
 Every activation is generated from the ``c_formula`` its class in ``tinynn.activations``
-states beside its NumPy ``forward``, in float for float32 models (double for float64 ones). Each output sums its products in input order, so results differ from BLAS
-only by float rounding, well inside 1e-5 for networks of ordinary size.
+states beside its NumPy ``forward``, in float for float32 models (double for float64 ones).
+Each output sums its products in input order, so results differ from BLAS only by float
+rounding, well inside 1e-5 for networks of ordinary size.
 """
 
 from __future__ import annotations
