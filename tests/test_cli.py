@@ -7,6 +7,7 @@ model file. Cheaper cases call ``main([...])`` in-process.
 import contextlib
 import csv
 import io
+import os
 import re
 import subprocess
 import sys
@@ -70,8 +71,32 @@ def test_train_defaults_reach_95_percent_and_save_the_model(trained):
     assert 0.9 <= score(trained.stdout, "precision (macro)") <= 1.0
     assert 0.9 <= score(trained.stdout, "recall (macro)") <= 1.0
     assert trained.model.is_file()
-    assert "Epoch 40/40" in trained.stdout  # progress is shown for every epoch
     assert "Traceback" not in trained.stderr
+
+
+def test_train_progress_goes_to_stderr_one_plain_line_per_epoch_in_a_pipe(trained):
+    lines = trained.stderr.splitlines()
+    assert [line.split(" - ")[0] for line in lines] == [f"Epoch {e}/40" for e in range(1, 41)]
+    assert "\r" not in trained.stderr  # no bar fragments in a log file
+    assert "Epoch" not in trained.stdout  # stdout holds the results only
+
+
+def test_train_piped_with_stderr_keeps_the_header_before_the_progress(tmp_path):
+    # Buffered as Python buffers a pipe by default: the header must be flushed by hand.
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
+    result = subprocess.run(
+        [sys.executable, "-m", "tinynn.cli", "train", "--epochs", "2", "--hidden", "8"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,  # as in `tinynn train 2>&1 | tee log`
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Training a 64-8-10 MLP")
+    assert lines[1].startswith("Epoch 1/2 - ") and lines[2].startswith("Epoch 2/2 - ")
 
 
 def test_train_prints_an_aligned_confusion_matrix_of_the_test_split(trained):
@@ -160,8 +185,8 @@ def test_train_spirals_with_options(tmp_path, capsys):
         "--backend numpy"
     )
     assert cli.main(["train", *options.split(), "--output", str(path)]) == 0
-    out = capsys.readouterr().out
-    assert "Epoch 3/3" in out and "(75 samples)" in out
+    out, err = capsys.readouterr()
+    assert "Epoch 3/3" in err and "(75 samples)" in out
     model = load_model(path)
     kinds = [type(layer).__name__ for layer in model.layers]
     assert kinds == ["Dense", "Dropout", "Dense", "Dropout", "Dense"]
@@ -420,6 +445,8 @@ def test_runtime_error_in_a_subprocess_is_one_line_with_status_1(tmp_path):
         (["train", "--epochs", "0"], 2, "--epochs"),
         (["train", "--hidden", "12,x"], 2, "--hidden"),
         (["train", "--activation", "swish"], 2, "relu"),
+        (["train", "--activation", "softmax"], 2, "relu"),  # only for the output layer
+        (["train", "--verbose", "3"], 2, "--verbose"),
         (["train", "--dataset", "imagenet"], 2, "digits"),
         (["train", "--learning-rate", "-1"], 2, "--learning-rate"),
         (["train", "--dropout", "1"], 2, "--dropout"),

@@ -40,7 +40,6 @@ def fit(
     """Mini-batch training; see ``Sequential.fit``."""
     batch_size = check_positive_int(batch_size, "batch_size")
     epochs = check_non_negative_int(epochs, "epochs")
-    verbose = 1 if verbose == "auto" else verbose
     if not 0.0 <= validation_split < 1.0:
         raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
     x, y = model._prepare_xy(x, y)
