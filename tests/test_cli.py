@@ -484,6 +484,25 @@ def test_bad_input_gives_one_error_line(
     assert fragment in captured.err
 
 
+def test_missing_mnist_files_are_explained_in_command_line_terms(tmp_path, monkeypatch, capsys):
+    from tinynn.datasets import idx
+
+    (tmp_path / "empty").mkdir()
+    assert cli.main(["train", "--dataset", "mnist", "--data", str(tmp_path / "empty")]) == 1
+    err = capsys.readouterr().err
+    assert "never downloaded into" in err and "--data FOLDER" in err
+    assert "path=" not in err and "download=False" not in err  # Python's words, not ours
+
+    def offline(url):
+        raise OSError("offline")
+
+    monkeypatch.setattr(idx, "_fetch", offline)
+    monkeypatch.setenv("TINYNN_DATA", str(tmp_path / "cache"))
+    assert cli.main(["train", "--dataset", "mnist"]) == 1
+    err = capsys.readouterr().err
+    assert "download failed: offline" in err and "--data FOLDER" in err and "path=" not in err
+
+
 def test_ctrl_c_exits_130_quietly(monkeypatch, capsys):
     def interrupted(args):
         raise KeyboardInterrupt

@@ -31,6 +31,7 @@ import numpy as np
 
 from tinynn import datasets
 from tinynn.cli import csvfiles
+from tinynn.datasets.idx import MissingFilesError
 
 DATASETS = ("digits", "spirals", "moons", "mnist", "fashion_mnist", "csv")
 _IMAGE_SETS = {"mnist": datasets.load_mnist, "fashion_mnist": datasets.load_fashion_mnist}
@@ -109,7 +110,12 @@ def _load_images(name: str, options: dict) -> Split:
     """MNIST or Fashion-MNIST, cut as its own train and test files cut it."""
     # An explicit folder must already hold the files; only the default cache downloads.
     path = options.get("path")
-    (x_train, y_train), (x_test, y_test) = _IMAGE_SETS[name](path, download=path is None)
+    try:
+        (x_train, y_train), (x_test, y_test) = _IMAGE_SETS[name](path, download=path is None)
+    except MissingFilesError as error:  # its advice names Python's path=; ours, --data
+        reason = "a folder given with --data is never downloaded into" if path else None
+        advice = error.explain(reason, elsewhere="give --data FOLDER (or set $TINYNN_DATA)")
+        raise FileNotFoundError(advice) from None
     return Split(
         x_train.reshape(len(x_train), -1),
         y_train.astype(np.int64),
