@@ -9,9 +9,11 @@ import csv
 import io
 import os
 import re
+import shutil
 import subprocess
 import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -406,6 +408,17 @@ def test_help_lists_every_option_and_command(capsys):
         assert cli.main(argv) == 0
         text = capsys.readouterr().out
         assert all(option in text for option in options)
+
+
+def test_the_default_model_file_is_ignored_by_git():
+    """The README's first command, ``tinynn train``, run in a clone, leaves this file behind."""
+    root = Path(__file__).resolve().parents[1]
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("needs git and a git checkout of tinynn")
+    output = cli.build_parser().parse_args(["train"]).output
+    for folder in (root, root / "notebooks"):
+        check = subprocess.run(["git", "-C", str(root), "check-ignore", "-q", str(folder / output)])
+        assert check.returncode == 0, f"{folder / output} is not ignored by .gitignore"
 
 
 def test_a_new_command_module_plugs_in_through_command_modules(monkeypatch, capsys):
