@@ -191,3 +191,13 @@ def test_a_zero_column_terminal_shows_progress_not_empty_lines(verbose: str) -> 
     assert len(lines) == 2, repr(text)  # one line per epoch, however it was drawn
     assert all(line.replace("\r", "").startswith("Epoch") for line in lines), repr(text)
     assert lines[1].replace("\r", "").startswith("Epoch 2/2")
+
+
+def test_a_multiclass_average_is_named_in_the_printed_line(capsys) -> None:
+    x, y = xy()
+    model = small_model()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["precision"])
+    history = model.fit(x, y, epochs=1, validation_split=0.25, verbose=2)
+    err = capsys.readouterr().err
+    assert "- precision (macro): " in err and "- val_precision (macro): " in err
+    assert "precision" in history.history  # the History key stays what the user wrote

@@ -224,10 +224,7 @@ class Sequential:
         self._flat_parameters = pack_parameters(self.layers)
         self._dense_stack = DenseStack.from_model(self)
         self.metrics = [
-            metrics.infer_accuracy(self.loss.name, self.output_shape)
-            if isinstance(spec, str) and spec.lower() in ("accuracy", "acc")
-            else metrics.get(spec)
-            for spec in self._metric_specs
+            metrics.resolve(s, self.loss.name, self.output_shape) for s in self._metric_specs
         ]
 
     @property
