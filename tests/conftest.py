@@ -43,7 +43,7 @@ def away_from_zero():
 # is some thirty lines repeating "could not import 'torch'". We fold them by reason instead;
 # an explicit -r on the command line (e.g. -rs) gets pytest's own listing back.
 FOLD_SKIPS = pytest.StashKey[bool]()
-EVERY_PEER = 'pip install -e ".[test]"'
+EVERY_PEER = 'pip install ".[test]"'  # the README's command
 
 
 @pytest.hookimpl(trylast=True)

@@ -41,7 +41,7 @@ def test_skips_are_folded_by_missing_module_and_rs_restores_the_listing(tmp_path
     assert "6 skipped, by reason" in out
     assert "   4  no_such_peer_f is not installed" in out
     assert "   2  no_such_peer_s is not installed" in out
-    assert 'install every optional peer: pip install -e ".[test]"' in out
+    assert 'install every optional peer: pip install ".[test]"' in out
     assert "SKIPPED [" not in out  # pytest's per-location lines
 
     listed = run_pytest(tmp_path, "-rs")
