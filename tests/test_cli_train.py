@@ -46,7 +46,7 @@ def test_missing_mnist_files_are_explained_in_command_line_terms(tmp_path, monke
     (tmp_path / "empty").mkdir()
     assert cli.main(["train", "--dataset", "mnist", "--data", str(tmp_path / "empty")]) == 1
     err = capsys.readouterr().err
-    assert "never downloaded into" in err and "--data FOLDER" in err
+    assert "never downloaded into" in err and "leave out --data" in err
     assert "path=" not in err and "download=False" not in err  # Python's words, not ours
 
     def offline(url):

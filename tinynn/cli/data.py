@@ -113,8 +113,13 @@ def _load_images(name: str, options: dict) -> Split:
     try:
         (x_train, y_train), (x_test, y_test) = _IMAGE_SETS[name](path, download=path is None)
     except MissingFilesError as error:  # its advice names Python's path=; ours, --data
-        reason = "a folder given with --data is never downloaded into" if path else None
-        advice = error.explain(reason, elsewhere="give --data FOLDER (or set $TINYNN_DATA)")
+        if path:
+            advice = error.explain(
+                "a folder given with --data is never downloaded into",
+                "leave out --data to have them downloaded into tinynn's cache folder",
+            )
+        else:
+            advice = error.explain(elsewhere="give --data FOLDER (or set $TINYNN_DATA)")
         raise FileNotFoundError(advice) from None
     return Split(
         x_train.reshape(len(x_train), -1),

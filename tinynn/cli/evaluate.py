@@ -90,9 +90,9 @@ def run(args: argparse.Namespace) -> int:
         x, y = data.load_all(dataset, classes=classes)  # no split: nothing to stratify
     else:
         loaded = data.load_split(dataset, split, classes=classes)
-        x, y = (
-            (loaded.x_test, loaded.y_test) if which == "test" else (loaded.x_train, loaded.y_train)
-        )
+        x, y = loaded.x_test, loaded.y_test
+        if which == "train":
+            x, y = loaded.x_train, loaded.y_train
 
     source = f"the {dataset['name']} data"
     shape = data.sample_shape(model, metadata)

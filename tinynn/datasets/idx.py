@@ -212,10 +212,12 @@ class MissingFilesError(FileNotFoundError):
         super().__init__(self.explain())
 
     def explain(
-        self, reason: str | None = None, elsewhere: str = "pass path=... (or set $TINYNN_DATA)"
+        self,
+        reason: str | None = None,
+        elsewhere: str = "pass path=... (or set $TINYNN_DATA) to use another folder",
     ) -> str:
-        """The message, with ``reason`` for the files being absent and ``elsewhere`` saying
-        how to choose another folder."""
+        """The message, with ``reason`` for the files being absent and ``elsewhere`` for the
+        other way out (by default: how to choose another folder)."""
         mirror = _MIRRORS[self.dataset]
         listing = "\n".join(f"  {stem}.gz  (or uncompressed: {stem})" for stem in self.missing)
         return (
@@ -223,7 +225,7 @@ class MissingFilesError(FileNotFoundError):
             f"({reason or self.reason}).\n"
             f"Place these files in that folder:\n{listing}\n"
             f"Download them from {mirror} (e.g. {mirror}{self.missing[0]}.gz), "
-            f"or {elsewhere} to use another folder."
+            f"or {elsewhere}."
         )
 
 
