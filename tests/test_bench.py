@@ -309,3 +309,13 @@ def test_machine_info_records_the_openblas_variables(monkeypatch):
     assert info["environment"]["OPENBLAS_L2_SIZE"] == "unset"
     assert info["threads"]["requested"] == 2
     assert "OPENBLAS_CORETYPE=Haswell" in machine.format_machine(info)
+
+
+def test_machine_line_leaves_out_the_commit_outside_a_git_checkout(monkeypatch):
+    info = machine.machine_info(requested_threads=1)
+    info["tinynn_source"] = None  # what source_state() returns without git
+    text = machine.format_machine(info)
+    assert f"tinynn {info['versions']['tinynn']}\n" in text + "\n"
+    assert "?" not in text and "commit" not in text
+    info["tinynn_source"] = {"commit": "abc1234", "modified_files": 2}
+    assert "at commit abc1234 (2 tracked files modified)" in machine.format_machine(info)

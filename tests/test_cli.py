@@ -70,8 +70,12 @@ def test_train_defaults_reach_95_percent_and_save_the_model(trained):
     assert 0.9 <= score(trained.stdout, "precision (macro)") <= 1.0
     assert 0.9 <= score(trained.stdout, "recall (macro)") <= 1.0
     assert trained.model.is_file()
-    assert "Epoch 40/40" in trained.stdout  # progress is shown for every epoch
     assert "Traceback" not in trained.stderr
+    # Progress goes to stderr, a pipe here: one plain line per epoch, no bar fragments.
+    assert [line.split(" - ")[0] for line in trained.stderr.splitlines()] == [
+        f"Epoch {epoch}/40" for epoch in range(1, 41)
+    ]
+    assert "\r" not in trained.stderr and "Epoch" not in trained.stdout
 
 
 def test_train_prints_an_aligned_confusion_matrix_of_the_test_split(trained):
@@ -160,8 +164,8 @@ def test_train_spirals_with_options(tmp_path, capsys):
         "--backend numpy"
     )
     assert cli.main(["train", *options.split(), "--output", str(path)]) == 0
-    out = capsys.readouterr().out
-    assert "Epoch 3/3" in out and "(75 samples)" in out
+    out, err = capsys.readouterr()
+    assert "Epoch 3/3" in err and "(75 samples)" in out
     model = load_model(path)
     kinds = [type(layer).__name__ for layer in model.layers]
     assert kinds == ["Dense", "Dropout", "Dense", "Dropout", "Dense"]
@@ -420,6 +424,8 @@ def test_runtime_error_in_a_subprocess_is_one_line_with_status_1(tmp_path):
         (["train", "--epochs", "0"], 2, "--epochs"),
         (["train", "--hidden", "12,x"], 2, "--hidden"),
         (["train", "--activation", "swish"], 2, "relu"),
+        (["train", "--activation", "softmax"], 2, "relu"),  # only for the output layer
+        (["train", "--verbose", "3"], 2, "--verbose"),
         (["train", "--dataset", "imagenet"], 2, "digits"),
         (["train", "--learning-rate", "-1"], 2, "--learning-rate"),
         (["train", "--dropout", "1"], 2, "--dropout"),

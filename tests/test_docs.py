@@ -111,3 +111,73 @@ def test_mkdocs_builds_strictly(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "index.html").exists()
     assert (tmp_path / "api" / "layers" / "index.html").exists()
+
+
+# ---- shell commands: each runs a program that the block's own `pip install` installed ----
+#: A documented program -> the distribution that installs it ("jupyter lab" before "jupyter").
+COMMAND_PROVIDERS = {
+    "jupyter lab": "jupyterlab",
+    "jupyter notebook": "notebook",
+    "jupyter": "jupyter-core",
+    "pytest": "pytest",
+    "ruff": "ruff",
+    "mkdocs": "mkdocs",
+}
+EXTRAS = re.compile(r"\.\[([\w,-]+)\]")
+
+
+def requirement_name(requirement):
+    """``"mkdocstrings[python]>=0.24"`` -> ``"mkdocstrings"`` (normalized as pip does)."""
+    for stop in "[<>=!~; ":
+        requirement = requirement.split(stop)[0]
+    return requirement.strip().lower().replace("_", "-")
+
+
+def installed_by_extras(extras, table):
+    """Every distribution that ``pip install ".[extras]"`` brings, following tinynn[...]."""
+    names, todo = {"tinynn"}, list(extras)
+    while todo:
+        for requirement in table[todo.pop()]:
+            names.add(requirement_name(requirement))
+            if requirement.startswith("tinynn["):
+                todo += EXTRAS.search(requirement.replace("tinynn", ".", 1)).group(1).split(",")
+    return names
+
+
+def shell_commands(code):
+    """The commands of a shell block, comments dropped, ``&&`` chains split."""
+    for line in code.splitlines():
+        line = line.split(" #")[0] if not line.lstrip().startswith("#") else ""
+        yield from (part.strip() for part in line.split("&&") if part.strip())
+
+
+def provider(command):
+    for program, distribution in COMMAND_PROVIDERS.items():
+        if command == program or command.startswith(program + " "):
+            return distribution
+    return None
+
+
+def test_documented_commands_run_only_what_the_documented_install_brings():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    table = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    table = table["optional-dependencies"]
+    problems, checked = [], 0
+    for page in PAGES:
+        for language, code, _, line in code_blocks(page.read_text(encoding="utf-8")):
+            commands = list(shell_commands(code)) if language in ("bash", "sh", "shell") else []
+            installs = [c for c in commands if c.startswith("pip install")]
+            if not installs:
+                continue
+            extras = [name for c in installs for m in EXTRAS.findall(c) for name in m.split(",")]
+            unknown = sorted(set(extras) - set(table))
+            assert not unknown, f"{page.name}:{line} installs unknown extras {unknown}"
+            installed = installed_by_extras(extras, table)
+            installed |= {requirement_name(word) for c in installs for word in c.split()[2:]}
+            for command in commands:
+                needed = provider(command)
+                checked += needed is not None
+                if needed and needed not in installed:
+                    problems.append(f"{page.name}:{line}: {command!r} needs {needed}")
+    assert checked, "no documented command was checked"
+    assert not problems, problems

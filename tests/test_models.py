@@ -64,7 +64,7 @@ def test_compile_accepts_names_and_instances():
     [
         ({"optimizer": "adamax", "loss": "mse"}, "sgd"),
         ({"optimizer": "sgd", "loss": "hinge"}, "mean_squared_error"),
-        ({"optimizer": "sgd", "loss": "mse", "metrics": ["auc"]}, "accuracy"),
+        ({"optimizer": "sgd", "loss": "mse", "metrics": ["auroc"]}, "accuracy"),
     ],
 )
 def test_unknown_names_list_the_valid_ones(kwargs, valid):

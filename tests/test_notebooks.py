@@ -36,6 +36,15 @@ def test_notebook_is_stored_with_outputs_and_exercises(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
+def test_notebook_hides_no_warnings(path):
+    """A reader should see what a plain run shows; a filter would hide it (and it was only
+    ever there for a tqdm warning that tinynn no longer triggers)."""
+    notebook = nbformat.read(path, as_version=4)
+    sources = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    assert not [source for source in sources if "filterwarnings" in source]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
 def test_notebook_runs_top_to_bottom(path, tmp_path):
     for module in ("nbclient", "ipykernel"):
         if importlib.util.find_spec(module) is None:
@@ -62,3 +71,11 @@ def test_notebook_runs_top_to_bottom(path, tmp_path):
         if output.output_type == "error"
     ]
     assert not errors, f"{path.name} produced an error: {errors[0].get('ename')}"
+    warnings = [
+        output.text
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+        if output.output_type == "stream" and output.name == "stderr" and "Warning" in output.text
+    ]
+    assert not warnings, f"{path.name} printed a warning: {warnings[0]}"

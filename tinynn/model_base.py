@@ -199,6 +199,12 @@ class Model:
         return "numpy" if self.train_state is None else self.train_state.ops.NAME
 
     @property
+    def metrics(self) -> list[Any]:
+        """The compiled metrics, resolved for this model's output (names become functions or
+        metric objects; see ``tinynn.metrics.resolve``)."""
+        return [] if self.train_state is None else list(self.train_state.metrics)
+
+    @property
     def metrics_names(self) -> list[str]:
         if self.train_state is None:
             return []

@@ -73,9 +73,7 @@ class TrainState:
             for spec in self.metric_specs
         ]
         self.metrics = [
-            metrics_module.infer_accuracy(self.loss.name, model.output_shape)
-            if isinstance(spec, str) and spec.lower() in ("accuracy", "acc")
-            else metrics_module.get(spec)
+            metrics_module.resolve(spec, self.loss.name, model.output_shape)
             for spec in self.metric_specs
         ]
 
@@ -135,7 +133,6 @@ def fit(
     """Mini-batch training; see ``Model.fit``."""
     batch_size = check_positive_int(batch_size, "batch_size")
     epochs = check_non_negative_int(epochs, "epochs")
-    verbose = 1 if verbose == "auto" else verbose
     if not 0.0 <= validation_split < 1.0:
         raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
     state = model.require_compiled()

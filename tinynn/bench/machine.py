@@ -194,7 +194,12 @@ def format_machine(info: dict[str, Any]) -> str:
         else f"torch {versions['torch']}"
     )
     env = info["environment"]
-    source = info.get("tinynn_source") or {}
+    source = info.get("tinynn_source") or {}  # empty outside a git checkout
+    tinynn_text = f"tinynn {versions['tinynn']}"
+    if "commit" in source:
+        tinynn_text += f" at commit {source['commit']}"
+    if "modified_files" in source:
+        tinynn_text += f" ({source['modified_files']} tracked files modified)"
     warning = busy_warning(info)
     return "\n".join(
         [
@@ -205,8 +210,7 @@ def format_machine(info: dict[str, Any]) -> str:
             f"OPENBLAS_CORETYPE={env['OPENBLAS_CORETYPE']}  "
             f"OPENBLAS_L2_SIZE={env['OPENBLAS_L2_SIZE']}  "
             f"OMP_NUM_THREADS={env['OMP_NUM_THREADS']}  load average {info['load_average']}",
-            f"tinynn {info['versions']['tinynn']} at commit {source.get('commit', '?')} "
-            f"({source.get('modified_files', '?')} tracked files modified)",
+            tinynn_text,
             *([warning] if warning else []),
         ]
     )

@@ -30,7 +30,7 @@ class Callback:
         model: the model being trained, set by ``set_model``. Callbacks use only
             ``stop_training``, ``get_weights()``, ``set_weights()``, ``save(path)`` and
             ``optimizer.learning_rate``.
-        params: ``{"epochs": int, "steps": int | None, "verbose": int}``, set by
+        params: ``{"epochs": int, "steps": int | None, "verbose": int | "auto"}``, set by
             ``set_params``; ``steps`` is the number of batches per epoch.
     """
 

@@ -16,7 +16,8 @@ class CallbackList:
     Args:
         callbacks: the user's callbacks, called in the given order.
         model: passed to each callback's ``set_model``.
-        params: ``{"epochs", "steps", "verbose"}``, passed to each ``set_params``.
+        params: ``{"epochs", "steps", "verbose"}``, passed to each ``set_params``; verbose
+            is 0, 1, 2 or "auto" (which the progress bar resolves against its stream).
         add_history: append a ``History`` unless one is already in the list.
         add_progbar: append a ``ProgbarLogger(verbose=params["verbose"])`` unless one is
             already there and verbose is not 0.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tinynn import activations
 from tinynn.layers import (
     BatchNormalization,
     Conv2D,
@@ -24,6 +25,9 @@ from tinynn.layers import (
 from tinynn.models import Sequential
 
 MODELS = ("mlp", "cnn")
+# Softmax normalizes a whole layer into one probability distribution: right for the output,
+# which always has it, but it makes hidden units compete for a total of 1.
+HIDDEN_ACTIVATIONS = tuple(sorted(name for name in activations.ACTIVATIONS if name != "softmax"))
 
 # Keras's default momentum, 0.99, is too slow for the few hundred steps a digits run takes
 # (45 per epoch): after 225 steps the moving averages still hold 0.99**225 ≈ 10 % of their

@@ -68,3 +68,12 @@ def hidden_sizes(text: str) -> tuple[int, ...]:
             )
         sizes.append(int(part))
     return tuple(sizes)
+
+
+def verbosity(text: str) -> int | str:
+    """``fit``'s verbose: "auto", 0, 1 or 2 (see ``tinynn.callbacks.ProgbarLogger``)."""
+    if text == "auto":
+        return text
+    if text not in ("0", "1", "2"):
+        raise argparse.ArgumentTypeError(f"expected auto, 0, 1 or 2, got {text!r}")
+    return int(text)

@@ -31,6 +31,7 @@ import numpy as np
 
 from tinynn import datasets
 from tinynn.cli import csvfiles
+from tinynn.datasets.idx import MissingFilesError
 
 DATASETS = ("digits", "spirals", "moons", "mnist", "fashion_mnist", "csv")
 _IMAGE_SETS = {"mnist": datasets.load_mnist, "fashion_mnist": datasets.load_fashion_mnist}
@@ -105,20 +106,34 @@ def split_spec(name: str, test_size: float, seed: int) -> dict:
     return {"method": "stratified", "test_size": test_size, "seed": seed}
 
 
-def load_split(dataset: dict, split: dict, classes: list[Any] | None = None) -> Split:
-    """Load ``dataset`` and cut it as ``split`` says. ``classes`` maps CSV labels to indices."""
-    name, options = dataset.get("name"), dict(dataset.get("options") or {})
-    if name in _IMAGE_SETS:
-        # An explicit folder must already hold the files; only the default cache downloads.
-        path = options.get("path")
+def _load_images(name: str, options: dict) -> Split:
+    """MNIST or Fashion-MNIST, cut as its own train and test files cut it."""
+    # An explicit folder must already hold the files; only the default cache downloads.
+    path = options.get("path")
+    try:
         (x_train, y_train), (x_test, y_test) = _IMAGE_SETS[name](path, download=path is None)
-        return Split(
-            x_train.reshape(len(x_train), -1),
-            y_train.astype(np.int64),
-            x_test.reshape(len(x_test), -1),
-            y_test.astype(np.int64),
-            list(range(10)),
-        )
+    except MissingFilesError as error:  # its advice names Python's path=; ours, --data
+        if path:
+            advice = error.explain(
+                "a folder given with --data is never downloaded into",
+                "leave out --data to have them downloaded into tinynn's cache folder",
+            )
+        else:
+            advice = error.explain(elsewhere="give --data FOLDER (or set $TINYNN_DATA)")
+        raise FileNotFoundError(advice) from None
+    return Split(
+        x_train.reshape(len(x_train), -1),
+        y_train.astype(np.int64),
+        x_test.reshape(len(x_test), -1),
+        y_test.astype(np.int64),
+        list(range(10)),
+    )
+
+
+def _load_table(
+    name: str, options: dict, classes: list[Any] | None
+) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+    """Raw features, class indices and class labels of a data set that has no split of its own."""
     if name == "digits":
         x, y = datasets.load_digits()
     elif name == "spirals":
@@ -131,12 +146,36 @@ def load_split(dataset: dict, split: dict, classes: list[Any] | None = None) -> 
         raise ValueError(f"unknown dataset {name!r}; expected one of {list(DATASETS)}")
     if classes is None:
         classes = list(range(int(y.max()) + 1))
+    return x, y, list(classes)
+
+
+def load_split(dataset: dict, split: dict, classes: list[Any] | None = None) -> Split:
+    """Load ``dataset`` and cut it as ``split`` says. ``classes`` maps CSV labels to indices."""
+    name, options = dataset.get("name"), dict(dataset.get("options") or {})
+    if name in _IMAGE_SETS:
+        return _load_images(name, options)
+    x, y, classes = _load_table(name, options, classes)
     if split.get("method") != "stratified":
         raise ValueError(f"dataset {name!r} cannot use the split {split!r}")
     x_train, x_test, y_train, y_test = datasets.train_test_split(
         x, y, test_size=split["test_size"], stratify=y, seed=split["seed"]
     )
-    return Split(x_train, y_train, x_test, y_test, list(classes))
+    return Split(x_train, y_train, x_test, y_test, classes)
+
+
+def load_all(dataset: dict, classes: list[Any] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Every row of ``dataset`` as (raw features, class indices), without splitting it.
+
+    Nothing is cut, so a file too small to stratify (one row of some class) still loads; for
+    MNIST-style sets the official train rows come first, then the test rows.
+    """
+    name, options = dataset.get("name"), dict(dataset.get("options") or {})
+    if name in _IMAGE_SETS:
+        loaded = _load_images(name, options)
+        x = np.concatenate([loaded.x_train, loaded.x_test])
+        return x, np.concatenate([loaded.y_train, loaded.y_test])
+    x, y, _ = _load_table(name, options, classes)
+    return x, y
 
 
 def fit_preprocessing(name: str, x_train: np.ndarray) -> dict:

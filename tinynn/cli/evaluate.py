@@ -4,14 +4,17 @@ With no options the model is scored on the test split it was trained next to: th
 split and preprocessing recorded by ``tinynn train`` are rebuilt from the file's metadata.
 ``--dataset``/``--data``/``--label-column`` point it at other data instead (the model's own
 preprocessing is still applied, and a CSV's labels are mapped onto the model's classes).
+
+A CSV file named with ``--data`` is new data: every row of it is scored, unless ``--split``
+asks for a re-split. Splitting it again by default would score a fifth of the file, and would
+fail on a file too small to stratify.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
-
-import numpy as np
 
 from tinynn.cli import data, report
 from tinynn.cli.modelfile import class_labels, open_model
@@ -32,9 +35,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--split",
         choices=SPLITS,
-        default="test",
+        default=None,
         help="which rows to score: the test split, the training split, or all of them "
-        "(default: %(default)s)",
+        "(default: all for a CSV file given with --data, otherwise test)",
     )
     parser.set_defaults(run=run)
 
@@ -69,19 +72,27 @@ def resolve_data(metadata: dict[str, Any], args: argparse.Namespace) -> tuple[di
     return dataset, split
 
 
+def chosen_split(args: argparse.Namespace, dataset: dict) -> str:
+    """The rows to score: ``--split`` if given; all rows of a CSV file named with ``--data``;
+    otherwise the test split (for a bundled or MNIST-style set, the rows training held out)."""
+    if args.split is not None:
+        return args.split
+    return "all" if args.data is not None and dataset["name"] == "csv" else "test"
+
+
 def run(args: argparse.Namespace) -> int:
     """Rebuild the data, score the model, print the results. Returns the exit status."""
     model, metadata = open_model(args.model)
     dataset, split = resolve_data(metadata, args)
     classes = metadata.get("classes") if dataset["name"] == "csv" else None
-    loaded = data.load_split(dataset, split, classes=classes)
-    if args.split == "test":
-        x, y = loaded.x_test, loaded.y_test
-    elif args.split == "train":
-        x, y = loaded.x_train, loaded.y_train
+    which = chosen_split(args, dataset)
+    if which == "all":
+        x, y = data.load_all(dataset, classes=classes)  # no split: nothing to stratify
     else:
-        x = np.concatenate([loaded.x_train, loaded.x_test])
-        y = np.concatenate([loaded.y_train, loaded.y_test])
+        loaded = data.load_split(dataset, split, classes=classes)
+        x, y = loaded.x_test, loaded.y_test
+        if which == "train":
+            x, y = loaded.x_train, loaded.y_train
 
     source = f"the {dataset['name']} data"
     shape = data.sample_shape(model, metadata)
@@ -90,7 +101,11 @@ def run(args: argparse.Namespace) -> int:
     x = data.to_model_inputs(x, metadata.get("preprocessing"), shape)
     n_outputs = model.output_shape[-1]
     scores = report.compute_scores(model, x, y, n_outputs)
-    rows = "all rows" if args.split == "all" else f"{args.split} split"
-    title = f"{dataset['name']}, {rows} ({len(x)} samples)"
-    report.print_scores(title, scores, class_labels(metadata, n_outputs))
+    name = dataset["name"]
+    if name == "csv":
+        name = os.path.basename(dataset["options"]["path"])
+    rows = "all rows" if which == "all" else f"{which} split"
+    report.print_scores(
+        f"{name}, {rows} ({len(x)} samples)", scores, class_labels(metadata, n_outputs)
+    )
     return 0

@@ -19,7 +19,7 @@ import os
 import time
 from typing import Any
 
-from tinynn import activations, optimizers, schedules
+from tinynn import optimizers, schedules
 from tinynn.cli import architectures, arguments, data, report
 from tinynn.kernels import BACKENDS
 from tinynn.saving import save_model
@@ -92,7 +92,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--activation",
-        choices=sorted(activations.ACTIVATIONS),
+        choices=architectures.HIDDEN_ACTIVATIONS,
         default="relu",
         help="activation of the hidden layers (default: %(default)s)",
     )
@@ -168,10 +168,11 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--verbose",
-        type=int,
-        choices=(0, 1, 2),
-        default=1,
-        help="0 silent, 1 a progress bar per epoch, 2 one line per epoch (default: %(default)s)",
+        type=arguments.verbosity,
+        default="auto",
+        metavar="{auto,0,1,2}",
+        help="progress on stderr: 0 silent, 1 a live bar per epoch, 2 one line per epoch; auto "
+        "is 1 on a terminal and 2 in a pipe or log file (default: %(default)s)",
     )
     parser.set_defaults(run=run)
 
@@ -260,7 +261,8 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"Training a {network} on {args.dataset}: {len(x_train)} train / {len(x_test)} "
         f"test samples, {n_classes} classes, {type(optimizer).__name__} "
-        f"lr={learning_rate:g}{decay}, {args.epochs} epochs"
+        f"lr={learning_rate:g}{decay}, {args.epochs} epochs",
+        flush=True,  # before the progress lines on stderr, also when both go to one pipe
     )
     start = time.perf_counter()
     model.fit(

@@ -202,16 +202,31 @@ def _download(url: str, destination: Path, expected_md5: str) -> None:
         temp.unlink(missing_ok=True)
 
 
-def _missing_message(name: str, folder: Path, missing: list[str], reason: str) -> str:
-    """Explain which files to put where, and where to get them."""
-    mirror = _MIRRORS[name]
-    listing = "\n".join(f"  {stem}.gz  (or uncompressed: {stem})" for stem in missing)
-    return (
-        f"{_TITLES[name]} files are missing from {folder} ({reason}).\n"
-        f"Place these files in that folder:\n{listing}\n"
-        f"Download them from {mirror} (e.g. {mirror}{missing[0]}.gz), "
-        "or pass path=... (or set $TINYNN_DATA) to use another folder."
-    )
+class MissingFilesError(FileNotFoundError):
+    """Files of a data set are missing from a folder. The message lists them, the folder and
+    where to download them; ``explain`` rewords it for another caller (the command line
+    passes ``--data`` where Python passes ``path=``)."""
+
+    def __init__(self, name: str, folder: Path, missing: list[str], reason: str) -> None:
+        self.dataset, self.folder, self.missing, self.reason = name, folder, missing, reason
+        super().__init__(self.explain())
+
+    def explain(
+        self,
+        reason: str | None = None,
+        elsewhere: str = "pass path=... (or set $TINYNN_DATA) to use another folder",
+    ) -> str:
+        """The message, with ``reason`` for the files being absent and ``elsewhere`` for the
+        other way out (by default: how to choose another folder)."""
+        mirror = _MIRRORS[self.dataset]
+        listing = "\n".join(f"  {stem}.gz  (or uncompressed: {stem})" for stem in self.missing)
+        return (
+            f"{_TITLES[self.dataset]} files are missing from {self.folder} "
+            f"({reason or self.reason}).\n"
+            f"Place these files in that folder:\n{listing}\n"
+            f"Download them from {mirror} (e.g. {mirror}{self.missing[0]}.gz), "
+            f"or {elsewhere}."
+        )
 
 
 def _load(name: str, path: str | os.PathLike[str] | None, download: bool) -> Arrays:
@@ -220,7 +235,7 @@ def _load(name: str, path: str | os.PathLike[str] | None, download: bool) -> Arr
     missing = [stem for stem in _MNIST_FILES if _find(folder, stem) is None]
 
     if missing and not download:
-        raise FileNotFoundError(_missing_message(name, folder, missing, "download=False"))
+        raise MissingFilesError(name, folder, missing, "download=False")
     if missing:
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -231,7 +246,7 @@ def _load(name: str, path: str | os.PathLike[str] | None, download: bool) -> Arr
         except OSError as err:
             reason = f"download failed: {err}"
             still_missing = [stem for stem in _MNIST_FILES if _find(folder, stem) is None]
-            raise FileNotFoundError(_missing_message(name, folder, still_missing, reason)) from err
+            raise MissingFilesError(name, folder, still_missing, reason) from err
 
     x_train, y_train, x_test, y_test = (read_idx(_find(folder, stem)) for stem in _MNIST_FILES)
     for split, images, labels in (("train", x_train, y_train), ("t10k", x_test, y_test)):
@@ -258,8 +273,9 @@ def load_mnist(path: str | os.PathLike[str] | None = None, download: bool = True
         (10000, 28, 28), pixel values 0..255; y uint8 (60000,) and (10000,), labels 0..9.
 
     Raises:
-        FileNotFoundError: files are missing and download=False or the download failed;
-            the message lists the files, the folder and where to get them.
+        MissingFilesError: (a FileNotFoundError) files are missing and download=False or
+            the download failed; the message lists the files, the folder and where to get
+            them.
         ValueError: a downloaded file fails its checksum, or a file is not valid IDX.
     """
     return _load("mnist", path, download)

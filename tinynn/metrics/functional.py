@@ -1,9 +1,8 @@
-"""Metrics: numbers that tell a person how well the model does.
+"""Metric functions: ``metric(y_true, y_pred) -> float`` on whole arrays, in NumPy.
 
-Unlike losses, metrics need no gradient, so they are plain NumPy functions
-``metric(y_true, y_pred) -> float``. ``fit`` calls them on every epoch and stores
-the result in ``History`` under ``metric.name`` (the Keras names: "accuracy",
-"precision", "recall", "f1_score", ...).
+Unlike losses, metrics need no gradient. ``fit`` calls the compiled ones on every epoch's
+predictions and stores the result in ``History`` under the metric's name (the Keras names:
+"accuracy", "precision", "recall", "f1_score", ...).
 
 Accepted target formats (``n`` samples, ``k`` classes):
 
@@ -13,22 +12,19 @@ Accepted target formats (``n`` samples, ``k`` classes):
   (reduced by ``p > 0.5``). A column of whole numbers is read as labels; for
   0/1 values both readings agree, so this rule is never ambiguous.
 
-Precision, recall and F1 follow scikit-learn with ``zero_division=0``.
+Precision, recall and F1 follow scikit-learn with ``zero_division=0``. Called directly they
+average over classes ("macro") unless told otherwise; compiled into a binary model, the
+names mean the positive class (see ``tinynn.metrics.resolve``).
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-MetricFn = Callable[[np.ndarray, np.ndarray], Any]
-
 AVERAGES = ("macro", "micro", "weighted", "binary", None)
-# Losses whose targets are 0/1 labels, so the string "accuracy" means binary accuracy.
-BINARY_LOSSES = frozenset({"binary_crossentropy", "bce"})
 
 
 def _metric_name(name: str) -> Callable[[Callable], Callable]:
@@ -41,14 +37,8 @@ def _metric_name(name: str) -> Callable[[Callable], Callable]:
     return attach
 
 
-def name_of(metric: Callable) -> str:
-    """The History key of a metric: its ``name`` attribute, else its ``__name__``."""
-    name = getattr(metric, "name", None) or getattr(metric, "__name__", None)
-    return name if isinstance(name, str) else type(metric).__name__
-
-
 # ---- validation ----
-def _check_pair(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
+def check_pair(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
     """Convert both arguments to arrays and reject empty, mismatched or non-finite input."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     for name, y in (("y_true", y_true), ("y_pred", y_pred)):
@@ -94,46 +84,35 @@ def _num_columns(y: np.ndarray) -> int:
 
 
 # ---- accuracies ----
-@_metric_name("binary_accuracy")
-def binary_accuracy(y_true: Any, y_pred: Any, threshold: float = 0.5) -> float:
-    """Fraction of entries where ``y_pred > threshold`` equals the 0/1 target.
-
-    y_true: (n,) or (n, 1) or (n, m) of 0/1;  y_pred: same shape (``(n,)`` and
-    ``(n, 1)`` are interchangeable), probabilities or scores.
-    """
-    y_true, y_pred = _check_pair(y_true, y_pred)
+# Each *_hits function gives one 0/1 float per sample (per entry, for binary), so the
+# functions below take a plain mean and the streaming classes a weighted one: one formula.
+def binary_hits(y_true: Any, y_pred: Any, threshold: float = 0.5) -> np.ndarray:
+    """1.0 where ``y_pred > threshold`` equals the 0/1 target; shape of y_pred, (n,) or (n, m)."""
+    y_true, y_pred = check_pair(y_true, y_pred)
     if y_true.size == y_pred.size == y_true.shape[0]:
         y_true, y_pred = y_true.reshape(-1), y_pred.reshape(-1)  # (n,) vs (n, 1)
     if y_true.shape != y_pred.shape:
         raise ValueError(f"y_true shape {y_true.shape} must match y_pred shape {y_pred.shape}")
     if not np.all((y_true == 0) | (y_true == 1)):
         raise ValueError(f"y_true must hold only 0 and 1, got values {np.unique(y_true)[:5]}")
-    return float(np.mean(y_true == (y_pred > threshold)))
+    return (y_true == (y_pred > threshold)).astype(np.float64)
 
 
-@_metric_name("categorical_accuracy")
-def categorical_accuracy(y_true: Any, y_pred: Any) -> float:
-    """Fraction of rows where ``argmax(y_pred) == argmax(y_true)``.
-
-    y_true: (n, k) one-hot;  y_pred: (n, k) probabilities or scores.
-    """
-    y_true, y_pred = _check_pair(y_true, y_pred)
+def categorical_hits(y_true: Any, y_pred: Any) -> np.ndarray:
+    """(n,) 1.0 where ``argmax(y_pred) == argmax(y_true)``."""
+    y_true, y_pred = check_pair(y_true, y_pred)
     if y_true.ndim != 2 or y_true.shape != y_pred.shape:
         raise ValueError(
             f"categorical_accuracy expects one-hot y_true and y_pred of equal shape (n, k), "
             f"got {y_true.shape} and {y_pred.shape}; for integer labels use "
             "sparse_categorical_accuracy"
         )
-    return float(np.mean(np.argmax(y_true, axis=1) == np.argmax(y_pred, axis=1)))
+    return (np.argmax(y_true, axis=1) == np.argmax(y_pred, axis=1)).astype(np.float64)
 
 
-@_metric_name("sparse_categorical_accuracy")
-def sparse_categorical_accuracy(y_true: Any, y_pred: Any) -> float:
-    """Fraction of rows where ``argmax(y_pred) == y_true``.
-
-    y_true: (n,) or (n, 1) integer labels in ``0 .. k-1``;  y_pred: (n, k).
-    """
-    y_true, y_pred = _check_pair(y_true, y_pred)
+def sparse_categorical_hits(y_true: Any, y_pred: Any) -> np.ndarray:
+    """(n,) 1.0 where ``argmax(y_pred) == y_true``."""
+    y_true, y_pred = check_pair(y_true, y_pred)
     if y_true.ndim == 2 and y_true.shape[1] == 1:
         y_true = y_true[:, 0]
     if y_true.ndim != 1 or y_pred.ndim != 2:
@@ -146,7 +125,35 @@ def sparse_categorical_accuracy(y_true: Any, y_pred: Any) -> float:
             f"y_true must hold integer labels in [0, {y_pred.shape[1] - 1}], "
             f"got values from {y_true.min()} to {y_true.max()}"
         )
-    return float(np.mean(np.argmax(y_pred, axis=1) == y_true))
+    return (np.argmax(y_pred, axis=1) == y_true).astype(np.float64)
+
+
+@_metric_name("binary_accuracy")
+def binary_accuracy(y_true: Any, y_pred: Any, threshold: float = 0.5) -> float:
+    """Fraction of entries where ``y_pred > threshold`` equals the 0/1 target.
+
+    y_true: (n,) or (n, 1) or (n, m) of 0/1;  y_pred: same shape (``(n,)`` and
+    ``(n, 1)`` are interchangeable), probabilities or scores.
+    """
+    return float(np.mean(binary_hits(y_true, y_pred, threshold)))
+
+
+@_metric_name("categorical_accuracy")
+def categorical_accuracy(y_true: Any, y_pred: Any) -> float:
+    """Fraction of rows where ``argmax(y_pred) == argmax(y_true)``.
+
+    y_true: (n, k) one-hot;  y_pred: (n, k) probabilities or scores.
+    """
+    return float(np.mean(categorical_hits(y_true, y_pred)))
+
+
+@_metric_name("sparse_categorical_accuracy")
+def sparse_categorical_accuracy(y_true: Any, y_pred: Any) -> float:
+    """Fraction of rows where ``argmax(y_pred) == y_true``.
+
+    y_true: (n,) or (n, 1) integer labels in ``0 .. k-1``;  y_pred: (n, k).
+    """
+    return float(np.mean(sparse_categorical_hits(y_true, y_pred)))
 
 
 @_metric_name("accuracy")
@@ -156,38 +163,11 @@ def accuracy(y_true: Any, y_pred: Any) -> float:
     The format of each argument is read from its shape (see the module docstring),
     so labels, one-hot rows and probabilities can be mixed freely.
     """
-    y_true, y_pred = _check_pair(y_true, y_pred)
+    y_true, y_pred = check_pair(y_true, y_pred)
     k_true, k_pred = _num_columns(y_true), _num_columns(y_pred)
     if k_true and k_pred and k_true != k_pred:
         raise ValueError(f"y_true has {k_true} columns but y_pred has {k_pred}; expected equal")
     return float(np.mean(_as_labels(y_true, "y_true") == _as_labels(y_pred, "y_pred")))
-
-
-def infer_accuracy(loss_name: str | None, output_shape: int | tuple[int | None, ...]) -> MetricFn:
-    """Pick the accuracy that the string "accuracy" means, as Keras does from the loss.
-
-    - binary accuracy when the loss is binary cross-entropy or the output has 1 unit;
-    - sparse categorical accuracy when the loss name starts with "sparse_";
-    - categorical accuracy otherwise.
-
-    The returned function is named "accuracy", so History keeps the key the user wrote.
-    """
-    units = output_shape if isinstance(output_shape, int) else output_shape[-1]
-    loss = loss_name or ""
-    if loss in BINARY_LOSSES or units == 1:
-        chosen: Callable = binary_accuracy
-    elif loss.startswith("sparse_"):
-        chosen = sparse_categorical_accuracy
-    else:
-        chosen = categorical_accuracy
-
-    @functools.wraps(chosen)
-    def inferred_accuracy(y_true: Any, y_pred: Any) -> float:
-        return chosen(y_true, y_pred)
-
-    inferred_accuracy.__name__ = "accuracy"
-    inferred_accuracy.name = "accuracy"  # type: ignore[attr-defined]
-    return inferred_accuracy
 
 
 # ---- confusion matrix ----
@@ -198,7 +178,7 @@ def confusion_matrix(y_true: Any, y_pred: Any, num_classes: int | None = None) -
     ``k`` is ``num_classes`` if given, else the largest label + 1 (or the column count of
     one-hot input).
     """
-    y_true, y_pred = _check_pair(y_true, y_pred)
+    y_true, y_pred = check_pair(y_true, y_pred)
     t, p = _as_labels(y_true, "y_true"), _as_labels(y_pred, "y_pred")
     needed = max(int(t.max()) + 1, int(p.max()) + 1, _num_columns(y_true), _num_columns(y_pred))
     if num_classes is None:
@@ -216,10 +196,11 @@ def confusion_matrix(y_true: Any, y_pred: Any, num_classes: int | None = None) -
 
 
 # ---- precision / recall / F1 ----
-def _divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+def safe_divide(numerator: Any, denominator: Any) -> np.ndarray:
     """Element-wise division that gives 0 where the denominator is 0 (zero_division=0)."""
-    out = np.zeros(np.shape(numerator), dtype=np.float64)
-    np.divide(numerator, denominator, out=out, where=denominator > 0)
+    numerator, denominator = np.broadcast_arrays(np.asarray(numerator), np.asarray(denominator))
+    out = np.zeros(numerator.shape, dtype=np.float64)
+    np.divide(numerator, denominator, out=out, where=denominator != 0)
     return out
 
 
@@ -248,9 +229,9 @@ def _precision_recall_f1(y_true: Any, y_pred: Any, average: str | None) -> tuple
     if average == "micro":
         # Pool the counts of all classes first; for single-label data this equals accuracy.
         tp, predicted, actual = tp.sum(), predicted.sum(), actual.sum()
-    precision = _divide(tp, predicted)
-    recall = _divide(tp, actual)
-    f1 = _divide(2 * tp, predicted + actual)
+    precision = safe_divide(tp, predicted)
+    recall = safe_divide(tp, actual)
+    f1 = safe_divide(2 * tp, predicted + actual)
 
     if average is None:
         return precision, recall, f1
@@ -297,36 +278,3 @@ def f1_score(y_true: Any, y_pred: Any, average: str | None = "macro") -> Any:
     values, not the F1 of the macro precision and recall (scikit-learn does the same).
     """
     return _precision_recall_f1(y_true, y_pred, average)[2]
-
-
-# ---- lookup ----
-METRICS: dict[str, MetricFn] = {
-    "accuracy": accuracy,
-    "acc": accuracy,
-    "binary_accuracy": binary_accuracy,
-    "categorical_accuracy": categorical_accuracy,
-    "sparse_categorical_accuracy": sparse_categorical_accuracy,
-    "precision": precision,
-    "recall": recall,
-    "f1_score": f1_score,
-    "f1": f1_score,
-}
-
-
-def get(identifier: str | MetricFn | None) -> MetricFn | None:
-    """Return the metric function for a name, or the callable itself (None stays None).
-
-    Note: "accuracy" here infers its format from the data shapes; a model that knows
-    its loss can call ``infer_accuracy`` instead, as Keras does.
-    """
-    if identifier is None or callable(identifier):
-        return identifier
-    if isinstance(identifier, str):
-        if identifier in METRICS:
-            return METRICS[identifier]
-        raise ValueError(
-            f"Unknown metric {identifier!r}; expected one of: {', '.join(sorted(METRICS))}"
-        )
-    raise TypeError(
-        f"metric identifier must be a name (str) or a callable, got {type(identifier).__name__}"
-    )
