@@ -7,7 +7,7 @@ import pytest
 
 from tinynn import activations, gradcheck
 
-NAMES = ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "softmax"]
+NAMES = ["linear", "sigmoid", "tanh", "relu", "relu6", "leaky_relu", "elu", "softplus", "softmax"]
 
 
 def test_registry_holds_exactly_the_documented_activations():
@@ -163,6 +163,8 @@ def reference_forward(name: str, x: np.ndarray) -> np.ndarray:
         return np.tanh(x)
     if name == "relu":
         return np.where(x > 0, x, 0.0)
+    if name == "relu6":
+        return np.clip(x, 0.0, 6.0)
     if name == "leaky_relu":
         return np.where(x > 0, x, alpha * x)
     if name == "elu":
@@ -187,6 +189,8 @@ def reference_derivative_times(name: str, x: np.ndarray, g: np.ndarray) -> np.nd
         return g * (1.0 - np.tanh(x) ** 2)
     if name == "relu":
         return g * (x > 0)
+    if name == "relu6":
+        return g * ((x > 0) & (x < 6))
     if name == "leaky_relu":
         return g * np.where(x > 0, 1.0, alpha)
     if name == "elu":

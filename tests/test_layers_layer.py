@@ -178,7 +178,7 @@ def test_registry_round_trips_every_layer_through_json():
         layers.Dropout(0.2, seed=1),
         layers.Flatten(),
         layers.Reshape((2, -1)),
-        layers.Input((3,)),
+        layers.InputLayer((3,)),
     ]:
         spec = json.loads(json.dumps(layers.serialize(layer)))
         assert layers.deserialize(spec).get_config() == layer.get_config()

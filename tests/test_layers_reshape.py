@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tinynn import gradcheck
-from tinynn.layers import Flatten, Input, Reshape
+from tinynn.layers import Flatten, Input, InputLayer, Reshape
 
 
 def test_flatten_gradient_check():
@@ -86,11 +86,13 @@ def test_config_round_trip(layer):
 
 
 def test_input_declares_a_shape_and_is_the_identity():
-    layer = Input((3, 2))
+    tensor = Input((3, 2))
+    assert tensor.shape == (3, 2) and not tensor.inputs  # a symbolic tensor: no values
+    layer = tensor.layer
     assert layer.shape == layer.input_shape == (3, 2)
     x = np.ones((4, 3, 2), dtype=np.float32)
     np.testing.assert_array_equal(layer.forward(x), x)
     np.testing.assert_array_equal(layer.backward(x), x)
     config = layer.get_config()
     assert config["shape"] == [3, 2] and "input_shape" not in config
-    assert Input.from_config(config).shape == (3, 2)
+    assert InputLayer.from_config(config).shape == (3, 2)

@@ -167,6 +167,25 @@ class ReLU(ActivationFunction):
         return graph.op("Relu", x)
 
 
+class ReLU6(ActivationFunction):
+    """y = min(max(x, 0), 6);  dL/dx = dL/dy where 0 < y < 6, else 0. MobileNet's activation:
+    bounded outputs survive low-precision arithmetic well."""
+
+    name = "relu6"
+    c_formula = "y = x > 0 ? (x < 6 ? x : 6) : 0;"
+
+    def forward(self, x, out=None):
+        self.y = np.clip(x, 0, 6, out=out)
+        return self.y
+
+    def backward(self, grad_y, out=None):
+        y = self._output()
+        return np.multiply(grad_y, (y > 0) & (y < 6), out=out)
+
+    def onnx(self, graph, x):
+        return graph.op("Clip", x, graph.const(0.0), graph.const(6.0))
+
+
 class LeakyReLU(ActivationFunction):
     """y = x if x > 0 else alpha·x;  dL/dx = dL/dy · (1 if y > 0 else alpha).
 
@@ -331,7 +350,10 @@ def _into(out: np.ndarray | None, y: np.ndarray) -> np.ndarray:
 
 ACTIVATIONS = Registry(
     "activation",
-    {cls.name: cls for cls in (Linear, Sigmoid, Tanh, ReLU, LeakyReLU, ELU, Softplus, Softmax)},
+    {
+        cls.name: cls
+        for cls in (Linear, Sigmoid, Tanh, ReLU, ReLU6, LeakyReLU, ELU, Softplus, Softmax)
+    },
     base=ActivationFunction,
 )
 

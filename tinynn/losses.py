@@ -54,7 +54,11 @@ class Loss:
     def _gradient_buffer(self, y_pred: np.ndarray) -> np.ndarray:
         return borrow(self.workspace, "grad", y_pred.shape, y_pred.dtype)
 
-    def forward(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
+    def forward(
+        self, y_pred: np.ndarray, y_true: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> float:
+        """The loss, a float: the mean over the batch of each sample's loss, each multiplied
+        by its ``sample_weight`` when one is given (Keras's "sum over batch size")."""
         raise NotImplementedError
 
     def backward(self) -> np.ndarray:
@@ -89,6 +93,19 @@ def _as_float_array(y_pred: Any) -> np.ndarray:
     return y_pred if y_pred.dtype.kind == "f" else y_pred.astype(np.float64)
 
 
+def _weights(sample_weight: Any, y_pred: np.ndarray) -> Any:
+    """Sample weights (batch,) shaped to broadcast over y_pred's rows, or 1.0 for none."""
+    if sample_weight is None:
+        return 1.0
+    w = np.asarray(sample_weight, dtype=y_pred.dtype)
+    if w.shape != y_pred.shape[:1]:
+        raise ValueError(
+            f"sample_weight has shape {w.shape}; expected one weight per sample, "
+            f"({y_pred.shape[0]},)"
+        )
+    return w.reshape((-1,) + (1,) * (y_pred.ndim - 1))
+
+
 def _targets_like(y_true: Any, y_pred: np.ndarray) -> np.ndarray:
     y_true = np.asarray(y_true, dtype=y_pred.dtype)
     if y_true.shape != y_pred.shape:
@@ -104,11 +121,12 @@ class MeanSquaredError(Loss):
 
     name = "mean_squared_error"
 
-    def forward(self, y_pred, y_true):
+    def forward(self, y_pred, y_true, sample_weight=None):
         y_pred = _as_float_array(y_pred)
         diff = y_pred - _targets_like(y_true, y_pred)
-        self._grad = diff * (2.0 / diff.size)
-        return float(np.mean(diff * diff))
+        w = _weights(sample_weight, y_pred)
+        self._grad = diff * (2.0 / diff.size) * w
+        return float(np.mean(diff * diff * w))
 
 
 class MeanAbsoluteError(Loss):
@@ -116,11 +134,12 @@ class MeanAbsoluteError(Loss):
 
     name = "mean_absolute_error"
 
-    def forward(self, y_pred, y_true):
+    def forward(self, y_pred, y_true, sample_weight=None):
         y_pred = _as_float_array(y_pred)
         diff = y_pred - _targets_like(y_true, y_pred)
-        self._grad = np.sign(diff) / diff.size
-        return float(np.mean(np.abs(diff)))
+        w = _weights(sample_weight, y_pred)
+        self._grad = np.sign(diff) / diff.size * w
+        return float(np.mean(np.abs(diff) * w))
 
 
 class BinaryCrossentropy(Loss):
@@ -139,25 +158,26 @@ class BinaryCrossentropy(Loss):
         super().__init__()
         self.from_logits = bool(from_logits)
 
-    def forward(self, y_pred, y_true):
+    def forward(self, y_pred, y_true, sample_weight=None):
         y_pred = _as_float_array(y_pred)
         y_true = np.asarray(y_true)
         if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
             y_true = y_true.reshape(y_pred.shape)
         y = _targets_like(y_true, y_pred)
+        w = _weights(sample_weight, y_pred)
         if self.from_logits:
             z, self._grad = y_pred, self._gradient_buffer(y_pred)
-            if self.ops.fuses(self):
+            if sample_weight is None and self.ops.fuses(self):
                 return self.ops.sigmoid_cross_entropy(z, y, self._grad)
             per_element = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
             Sigmoid().forward(z, out=self._grad)  # σ(z)
             self._grad -= y
-            self._grad /= z.size  # (σ(z) − y) / size
-            return float(per_element.sum() / z.size)
+            self._grad *= w / z.size  # (σ(z) − y) / size, per sample weighted
+            return float(np.sum(per_element * w) / z.size)
         p = np.clip(y_pred, EPSILON, 1.0 - EPSILON)
         inside = (y_pred > EPSILON) & (y_pred < 1.0 - EPSILON)
-        self._grad = ((1.0 - y) / (1.0 - p) - y / p) * inside / p.size
-        return float(-np.mean(y * np.log(p) + (1.0 - y) * np.log1p(-p)))
+        self._grad = ((1.0 - y) / (1.0 - p) - y / p) * inside / p.size * w
+        return float(-np.mean((y * np.log(p) + (1.0 - y) * np.log1p(-p)) * w))
 
     def with_logits(self) -> Loss:
         return BinaryCrossentropy(from_logits=True)
@@ -195,25 +215,26 @@ class CategoricalCrossentropy(Loss):
         super().__init__()
         self.from_logits = bool(from_logits)
 
-    def forward(self, y_pred, y_true):
+    def forward(self, y_pred, y_true, sample_weight=None):
         y_pred = _as_float_array(y_pred)
         y = _targets_like(y_true, y_pred)
         n = y_pred.shape[0]
+        w = _weights(sample_weight, y_pred)
         if self.from_logits:
             z, self._grad = y_pred, self._gradient_buffer(y_pred)
-            if self.ops.fuses(self):
+            if sample_weight is None and self.ops.fuses(self):
                 return self.ops.softmax_cross_entropy(z, y, self._grad)
             shifted, log_sum = _log_softmax_parts(z, self._grad)  # grad holds p for now
             mass = y.sum(axis=-1, keepdims=True)
-            loss = np.sum(mass * log_sum) - np.sum(y * shifted)
+            loss = np.sum((mass * log_sum - np.sum(y * shifted, axis=-1, keepdims=True)) * w)
             self._grad *= mass
             self._grad -= y
-            self._grad /= n  # (s p − y) / N
+            self._grad *= w / n  # (s p − y) / N, per sample weighted
             return float(loss / n)
         p = np.clip(y_pred, EPSILON, 1.0 - EPSILON)
         inside = (y_pred > EPSILON) & (y_pred < 1.0 - EPSILON)
-        self._grad = -y / p * inside / n
-        return float(-np.sum(y * np.log(p)) / n)
+        self._grad = -y / p * inside / n * w
+        return float(-np.sum(y * np.log(p) * w) / n)
 
     def with_logits(self) -> Loss:
         return CategoricalCrossentropy(from_logits=True)
@@ -262,14 +283,15 @@ class SparseCategoricalCrossentropy(Loss):
         super().__init__()
         self.from_logits = bool(from_logits)
 
-    def forward(self, y_pred, y_true):
+    def forward(self, y_pred, y_true, sample_weight=None):
         y_pred = _as_float_array(y_pred)
         if y_pred.ndim != 2:
             raise ValueError(f"y_pred must have shape (batch, classes), got {y_pred.shape}")
         n, classes = y_pred.shape
+        w = _weights(sample_weight, y_pred)
         # The compiled twin checks the labels' range as it reads each one (an IndexError),
         # which spares a training step two reductions.
-        fused = self.from_logits and self.ops.fuses(self)
+        fused = self.from_logits and sample_weight is None and self.ops.fuses(self)
         labels = check_labels(y_true, classes, check_range=not fused)
         if labels.shape[0] != n:
             raise ValueError(f"got {labels.shape[0]} labels for {n} predictions; expected {n}")
@@ -284,16 +306,20 @@ class SparseCategoricalCrossentropy(Loss):
                         raise _out_of_range(labels, classes) from None
                     raise  # some other indexing error: keep its own message and traceback
             shifted, log_sum = _log_softmax_parts(z, self._grad)  # grad holds p for now
-            loss = np.sum(log_sum[:, 0] - shifted[rows, labels])
+            per_sample = log_sum[:, 0] - shifted[rows, labels]
             self._grad[rows, labels] -= 1
-            self._grad /= n  # (p − onehot(y)) / N
-            return float(loss / n)
+            if sample_weight is None:
+                self._grad /= n  # (p − onehot(y)) / N
+                return float(per_sample.sum() / n)
+            self._grad *= w / n
+            return float(np.sum(per_sample * w[:, 0]) / n)
         picked = y_pred[rows, labels]
         p = np.clip(picked, EPSILON, 1.0 - EPSILON)
         inside = (picked > EPSILON) & (picked < 1.0 - EPSILON)
+        w = np.ones(n, y_pred.dtype) if sample_weight is None else w[:, 0]
         self._grad = np.zeros_like(y_pred)
-        self._grad[rows, labels] = np.where(inside, -1.0 / (n * p), 0.0)
-        return float(-np.sum(np.log(p)) / n)
+        self._grad[rows, labels] = np.where(inside, -w / (n * p), 0.0)
+        return float(-np.sum(np.log(p) * w) / n)
 
     def with_logits(self) -> Loss:
         return SparseCategoricalCrossentropy(from_logits=True)

@@ -32,6 +32,14 @@ class Model:
     """Base class of every model. Args: ``name``, ``dtype`` (for layers that set none) and
     ``seed`` (weights, dropout masks and shuffling repeat exactly)."""
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Model:
+        # As in Keras, Model(inputs=..., outputs=...) makes a functional model.
+        if cls is Model and (args or {"inputs", "outputs"} & set(kwargs)):
+            from tinynn.functional import Functional
+
+            return super().__new__(Functional)
+        return super().__new__(cls)
+
     def __init__(self, name: str = "model", dtype: Any = "float32", seed: int | None = None):
         self.name = name
         self.dtype = check_dtype(dtype)
@@ -74,7 +82,7 @@ class Model:
             layer.rng = np.random.default_rng(child_seed(self.seed, 1 + position))
         if not layer.built:
             layer.store = self.store
-        names = {existing.name for existing in self.layers if existing is not layer}
+        names = {existing.name for existing in self.layers[:position]}
         base, suffix = layer.name, 1
         while layer.name in names:
             layer.name, suffix = f"{base}_{suffix}", suffix + 1

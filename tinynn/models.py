@@ -2,19 +2,22 @@
 ``clone_model``.
 
 ``Model`` (``tinynn.model_base``) is the training interface every model shares;
-``Sequential`` (``tinynn.sequential``) is a list of layers and a loop over them.
+``Sequential`` (``tinynn.sequential``) is a list of layers and a loop over them;
+``Model(inputs=..., outputs=...)`` makes a ``Functional`` model (``tinynn.functional``), a
+graph of layers.
 """
 
 from __future__ import annotations
 
 import os
 
+from tinynn.functional import Functional
 from tinynn.model_base import Model
 from tinynn.registry import Registry
 from tinynn.sequential import Sequential
 
 #: Model classes a file may name. Loading looks them up here and nowhere else.
-MODELS = Registry("model", {"Sequential": Sequential}, base=Model)
+MODELS = Registry("model", {"Sequential": Sequential, "Functional": Functional}, base=Model)
 
 
 def load_model(path: str | os.PathLike) -> Model:
@@ -31,4 +34,4 @@ def clone_model(model: Model) -> Model:
     return MODELS.lookup(type(model).__name__).from_config(model.get_config())
 
 
-__all__ = ["MODELS", "Model", "Sequential", "clone_model", "load_model"]
+__all__ = ["MODELS", "Functional", "Model", "Sequential", "clone_model", "load_model"]

@@ -51,9 +51,13 @@ class Sequential(Model):
 
     def add(self, layer: Layer) -> None:
         """Append a layer. An ``Input`` only records the sample shape."""
+        if isinstance(layer, layers_module.SymbolicTensor):
+            if layer.inputs:
+                raise TypeError("Sequential.add takes layers, or tinynn.Input(...) first")
+            layer = layer.layer
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add expects a Layer, got {type(layer).__name__}")
-        if isinstance(layer, layers_module.Input):
+        if isinstance(layer, layers_module.InputLayer):
             if self.layers:
                 raise ValueError("Input must come before every other layer")
             self.input_shape = layer.input_shape

@@ -6,7 +6,7 @@ layers.Dense(64, activation="relu")
 
 from __future__ import annotations
 
-from tinynn.layers.activation import Activation
+from tinynn.layers.activation import Activation, ReLU, Softmax
 from tinynn.layers.augmentation import (
     GaussianNoise,
     RandomCrop,
@@ -20,14 +20,17 @@ from tinynn.layers.conv import Conv2D
 from tinynn.layers.dense import Dense
 from tinynn.layers.depthwise import DepthwiseConv2D, SeparableConv2D
 from tinynn.layers.dropout import Dropout
+from tinynn.layers.input_scaling import Normalization, Rescaling
 from tinynn.layers.layer import Layer
+from tinynn.layers.merging import Add, Average, Concatenate, Merge, Multiply, Subtract
 from tinynn.layers.normalization import BatchNormalization, LayerNormalization
+from tinynn.layers.padding import ZeroPadding2D
 from tinynn.layers.pooling import AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D
-from tinynn.layers.reshape import Flatten, Input, Reshape
+from tinynn.layers.reshape import Flatten, Identity, Reshape
 from tinynn.layers.residual import Residual, basic_block
+from tinynn.layers.symbolic import Input, InputLayer, SymbolicTensor
 from tinynn.registry import Registry
 
-InputLayer = Input
 MaxPool2D = MaxPooling2D
 AvgPool2D = AveragePooling2D
 
@@ -40,18 +43,28 @@ LAYERS = Registry(
         for cls in (
             Dense,
             Activation,
+            ReLU,
+            Softmax,
             Dropout,
             Flatten,
             Reshape,
-            Input,
+            Identity,
             Conv2D,
             DepthwiseConv2D,
             SeparableConv2D,
             MaxPooling2D,
             AveragePooling2D,
             GlobalAveragePooling2D,
+            ZeroPadding2D,
             BatchNormalization,
             LayerNormalization,
+            Rescaling,
+            Normalization,
+            Add,
+            Subtract,
+            Multiply,
+            Average,
+            Concatenate,
             Residual,
             RandomFlip,
             RandomRotation,
@@ -60,8 +73,9 @@ LAYERS = Registry(
             RandomCrop,
             GaussianNoise,
         )
-    },
-    aliases={"InputLayer": "Input", "MaxPool2D": "MaxPooling2D", "AvgPool2D": "AveragePooling2D"},
+    }
+    | {"Input": InputLayer},
+    aliases={"MaxPool2D": "MaxPooling2D", "AvgPool2D": "AveragePooling2D"},
     base=Layer,
 )
 
@@ -78,9 +92,12 @@ def get(identifier: str | Layer) -> Layer:
 __all__ = [
     "LAYERS",
     "Activation",
+    "Add",
+    "Average",
     "AveragePooling2D",
     "AvgPool2D",
     "BatchNormalization",
+    "Concatenate",
     "Conv2D",
     "Dense",
     "DepthwiseConv2D",
@@ -88,20 +105,30 @@ __all__ = [
     "Flatten",
     "GaussianNoise",
     "GlobalAveragePooling2D",
+    "Identity",
     "Input",
     "InputLayer",
     "Layer",
     "LayerNormalization",
     "MaxPool2D",
     "MaxPooling2D",
+    "Merge",
+    "Multiply",
+    "Normalization",
     "RandomCrop",
     "RandomFlip",
     "RandomRotation",
     "RandomTranslation",
     "RandomZoom",
+    "ReLU",
+    "Rescaling",
     "Reshape",
     "Residual",
     "SeparableConv2D",
+    "Softmax",
+    "Subtract",
+    "SymbolicTensor",
+    "ZeroPadding2D",
     "augment",
     "basic_block",
     "deserialize",

@@ -83,3 +83,53 @@ class Activation(Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "activation": activations.serialize(self.activation)}
+
+
+class ReLU(Activation):
+    """Keras's ``layers.ReLU``: y = max(x, 0), capped at ``max_value`` and leaky below zero
+    with ``negative_slope``. ``ReLU(max_value=6)`` is MobileNet's ReLU6.
+
+    Supported: max_value None or 6, with negative_slope 0; or negative_slope > 0 without a
+    cap (a leaky ReLU); threshold 0. Other combinations raise a ValueError.
+    """
+
+    def __init__(
+        self,
+        max_value: float | None = None,
+        negative_slope: float = 0.0,
+        threshold: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
+        if threshold != 0 or (max_value is not None and (max_value != 6 or negative_slope)):
+            raise ValueError(
+                f"ReLU(max_value={max_value}, negative_slope={negative_slope}, "
+                f"threshold={threshold}) is not supported; expected max_value None or 6, "
+                "threshold 0, and a negative_slope only without max_value"
+            )
+        if negative_slope:
+            activation = activations.LeakyReLU(negative_slope)
+        else:
+            activation = activations.ReLU6() if max_value == 6 else activations.ReLU()
+        kwargs.pop("activation", None)
+        super().__init__(activation, **kwargs)
+        self.max_value, self.negative_slope = max_value, float(negative_slope)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        del config["activation"]
+        return {**config, "max_value": self.max_value, "negative_slope": self.negative_slope}
+
+
+class Softmax(Activation):
+    """Keras's ``layers.Softmax``: y = softmax(x) over the last axis (the only one supported)."""
+
+    def __init__(self, axis: int = -1, **kwargs: Any) -> None:
+        if axis != -1:
+            raise ValueError(f"Softmax supports axis=-1 only, got axis={axis}")
+        kwargs.pop("activation", None)
+        super().__init__("softmax", **kwargs)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        del config["activation"]
+        return {**config, "axis": -1}

@@ -131,6 +131,12 @@ class Layer:
         raise NotImplementedError
 
     def __call__(self, x: Any, training: bool = False) -> Any:
+        """``layer(x)``: the forward pass on arrays; on symbolic tensors (the functional API,
+        ``tinynn.layers.symbolic``) it records the call in a graph instead."""
+        from tinynn.layers import symbolic
+
+        if symbolic.is_symbolic(x):
+            return symbolic.call_symbolic(self, x)
         return self.forward(x, training=training)
 
     def _prepare_input(self, x: np.ndarray) -> np.ndarray:

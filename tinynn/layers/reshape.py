@@ -1,4 +1,4 @@
-"""Flatten and Reshape: change the sample shape, keep the data."""
+"""Flatten, Reshape and Identity: change the sample shape (or nothing), keep the data."""
 
 from __future__ import annotations
 
@@ -67,24 +67,12 @@ class Reshape(Layer):
         return {**super().get_config(), "target_shape": list(self.target_shape)}
 
 
-class Input(Layer):
-    """Declares the shape of one sample, as ``keras.Input(shape=(784,))`` does.
-
-    Put it first in a ``Sequential``; the model records the shape and builds from it. Used on
-    its own it is the identity.
-    """
-
-    def __init__(self, shape: Shape, **kwargs: Any) -> None:
-        super().__init__(input_shape=shape, **kwargs)
-        self.shape = self.input_shape
+class Identity(Layer):
+    """y = x; dL/dx = dL/dy. A placeholder: ``tinynn.grow.deepen`` starts a new layer as the
+    identity, and converters use it for operations that do nothing at inference."""
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         return self._prepare_input(x)
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         return grad_output
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config["shape"] = config.pop("input_shape")
-        return config

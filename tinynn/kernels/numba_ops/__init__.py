@@ -14,6 +14,7 @@ from typing import Any
 from tinynn import activations, losses
 from tinynn.kernels.numba_ops import update_rules_jit as optim
 from tinynn.kernels.numba_ops.activation_jit import (
+    ACTIVATION_CODES,
     activation_backward,
     activation_forward,
 )
@@ -66,7 +67,7 @@ def fuses(obj: Any) -> bool:
     (its exact class, so a subclass that overrides ``forward`` runs its own code), or a
     built-in cross-entropy working from logits."""
     if isinstance(obj, activations.ActivationFunction):
-        return activations.is_builtin(obj)
+        return activations.is_builtin(obj) and obj.name in ACTIVATION_CODES
     return type(obj) in _FUSED_LOSSES and obj.from_logits
 
 
