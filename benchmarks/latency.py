@@ -48,9 +48,14 @@ import numpy as np
 
 import tinynn
 from tinynn import runtime
-from tinynn.bench import common, machine, options, output, peers
+from tinynn.bench import common, machine, options, output
 from tinynn.export import export_model
 from tinynn.layers import Dense
+
+# isort: split
+# This folder's helper modules: running a script puts its folder on sys.path.
+import peers
+import targets
 
 SIZES = [784, 256, 256, 10]
 C_FLAGS = ["-std=c99", "-O3", "-march=native"]
@@ -213,8 +218,8 @@ def contenders(args, folder: Path) -> dict[str, object]:
     model.save(str(model_path))
     x = np.random.default_rng(args.seed).random((1, SIZES[0]), dtype=np.float32)
     net = runtime.load_model(model_path)
-    # Compiled, as a trained or loaded model is: compile packs the weights into the flat
-    # buffer that the one-call Dense-stack inference plan reads.
+    # Compiled, as a trained model is: predict then runs the runtime's inference engine on
+    # the model's own weights, with the kernels of the backend it was compiled for.
     model.compile("sgd", "sparse_categorical_crossentropy", backend="numpy")
     found: dict[str, object] = {
         "runtime predict_one": (
@@ -415,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
         found = contenders(args, Path(folder))
         reference = np.asarray(found["runtime predict_one"][1], np.float64)
         rows = measure(found, args.repeats, reference)
-        payload["machine"] = machine.machine_info(args.threads)
+        payload["machine"] = peers.machine_info(args.threads)
     for row in rows:
         row["calls_per_repeat"] = args.calls
     payload["machine"]["c_compiler"] = compiler_version()
@@ -423,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     by_name = {row["system"]: row for row in rows}
     torch_us = by_name["PyTorch"].get("median_us")
     payload["targets"] = [
-        output.target(
+        targets.check(
             f"{name} >= {factor:g}x faster than PyTorch",
             by_name[name].get("median_us"),
             torch_us / factor if torch_us else float("nan"),
@@ -438,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(output.format_table(rows, COLUMNS))
     print()
-    print(output.format_targets(payload["targets"]))
+    print(targets.format_targets(payload["targets"]))
     folder = Path(args.out)
     folder.mkdir(parents=True, exist_ok=True)
     output.write_json(folder / "latency.json", payload)

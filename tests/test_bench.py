@@ -1,28 +1,30 @@
-"""The benchmark suite: each benchmark runs in --quick mode and writes what it promises.
+"""The installed benchmark, ``tinynn bench depth``, and the helpers every benchmark shares.
 
 No timing is asserted anywhere: these machines are shared and noisy. The tests check the
 files (JSON keys, CSV columns, a real PNG), the recorded machine description, and that an
-absent peer or backend is reported as "missing" rather than faked. Numba-backed runs are
-avoided (their first compile is slow); the "numba" slot is either reported missing or filled
-with the NumPy kernels to exercise the code path that picks a second backend up.
+absent backend is reported as "missing" rather than faked. Numba-backed runs are avoided
+(their first compile is slow): the "numba" backend is reported missing. The peer comparisons
+and target checks of the source checkout's ``benchmarks/`` scripts are tested in
+``test_benchmarks_scripts.py``.
 """
 
-import argparse
 import csv
-import importlib.util
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import tinynn.bench
 from tinynn import kernels
-from tinynn.bench import common, conv, depth, machine, mlp, output, predict, train
-from tinynn.bench import kernels as bench_kernels
-from tinynn.kernels import numpy_ops
+from tinynn.bench import common, depth, machine, mlp, output
+from tinynn.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+TINY_DEPTH = ["--quick", "--depths", "1", "--widths", "16", "--samples", "256", "--epochs", "1"]
 
 
 def read_results(folder: Path, name: str) -> tuple[dict, list[dict]]:
@@ -47,144 +49,12 @@ def check_machine(payload: dict) -> None:
 
 @pytest.fixture
 def no_numba(monkeypatch):
-    """A tinynn whose kernels module does not list the Numba backend (yet)."""
+    """A tinynn whose kernels module does not list the Numba backend."""
     monkeypatch.setattr(kernels, "BACKENDS", ("auto", "numpy"))
 
 
-@pytest.fixture
-def no_peers(monkeypatch):
-    """Neither PyTorch nor scikit-learn importable, whatever is installed."""
-    real = common.import_optional
-    absent = ("torch", "sklearn")
-    monkeypatch.setattr(
-        common,
-        "import_optional",
-        lambda name: None if name.split(".")[0] in absent else real(name),
-    )
-
-
-def test_train_quick_writes_results_and_reports_missing_peers_and_backend(
-    tmp_path, no_numba, no_peers, capsys
-):
-    argv = ["--quick", "--out", str(tmp_path), "--samples", "300", "--batch-sizes", "64,100"]
-    assert train.main(argv) == 0
-    payload, rows = read_results(tmp_path, "train")
-    check_machine(payload)
-    assert payload["peers"] == {"torch": "missing", "sklearn": "missing"}
-    assert payload["backends"] == {"numpy": "ok", "numba": "missing"}
-    assert set(rows[0]) >= {"batch_size", "system", "optimizer", "epoch_s", "ratio_floor"}
-    status = {(r["system"], r["optimizer"], r["batch_size"]): r["status"] for r in rows}
-    assert status[("floor", "-", "64")] == "ok"
-    assert status[("floor+update", "sgd", "64")] == "ok"  # on the NumPy backend here
-    assert status[("tinynn-numpy", "adam", "100")] == "ok"
-    assert status[("tinynn-numba", "sgd", "64")] == "missing"
-    assert status[("torch", "adam-fused", "100")] == "missing"
-    assert status[("sklearn", "sgd", "64")] == "missing"
-    floor = [r for r in payload["rows"] if r["system"] == "floor"]
-    assert all(r["ratio_floor"] == 1.0 for r in floor)
-    assert payload["settings"]["gemm_flops_per_sample"] == mlp.gemm_flops_per_sample(
-        [784, 256, 256, 10]
-    )
-    assert {t["status"] for t in payload["targets"]} <= {"PASS", "MISS", "n/a"}
-    printed = capsys.readouterr().out
-    assert "missing" in printed and "CPU:" in printed
-
-
-def test_train_runs_pytorch_when_installed(tmp_path, no_numba):
-    pytest.importorskip("torch")
-    argv = ["--quick", "--out", str(tmp_path), "--samples", "128", "--backends", "numpy"]
-    assert train.main([*argv, "--peers", "torch", "--optimizers", "sgd"]) == 0
-    payload = json.loads((tmp_path / "train.json").read_text())
-    torch_row = next(r for r in payload["rows"] if r["system"] == "torch")
-    assert torch_row["status"] == "ok" and torch_row["ratio_torch"] == 1.0
-    assert payload["machine"]["torch"]["num_threads"] >= 1
-
-
-def test_conv_quick_writes_results_and_reports_missing_torch_and_backend(
-    tmp_path, no_numba, no_peers, capsys
-):
-    argv = ["--quick", "--out", str(tmp_path), "--samples", "48", "--batch-size", "32"]
-    assert conv.main(argv) == 0
-    payload, rows = read_results(tmp_path, "conv")
-    check_machine(payload)
-    assert set(rows[0]) == set(conv.CSV_KEYS)
-    assert payload["peers"] == {"torch": "missing"}
-    assert payload["backends"] == {"numpy": "ok", "numba": "missing"}
-    status = {(r["system"], r["optimizer"]): r["status"] for r in rows}
-    assert status == {
-        ("tinynn-numpy", "adam"): "ok",
-        ("tinynn-numba", "adam"): "missing",
-        ("torch", "adam"): "missing",
-    }
-    numpy_row = payload["rows"][0]
-    assert numpy_row["epoch_s"] > 0 and numpy_row["batch_size"] == 32
-    assert numpy_row["ratio_torch"] is None and np.isfinite(numpy_row["final_loss"])
-    settings = payload["settings"]
-    assert settings["samples"] == 48 and settings["torch_adam"] == "missing"
-    # im2col GEMMs (rows per image, k, n): 26·26 patches of 3·3·1, 11·11 of 3·3·32, then Dense
-    assert settings["gemm_shapes"] == [[676, 9, 32], [121, 288, 64], [1, 1600, 128], [1, 128, 10]]
-    products = [2 * 676 * 9 * 32, 2 * 121 * 288 * 64, 2 * 1600 * 128, 2 * 128 * 10]
-    assert settings["gemm_flops_per_sample"] == 2 * sum(products) + sum(products[1:])
-    assert [t["status"] for t in payload["targets"]] == ["n/a", "n/a"]
-    printed = capsys.readouterr().out
-    assert "missing" in printed and "CPU:" in printed
-
-
-def test_conv_runs_the_same_network_in_pytorch_when_installed(tmp_path, no_numba):
-    torch = pytest.importorskip("torch")
-    argv = ["--quick", "--out", str(tmp_path), "--samples", "40", "--batch-size", "16"]
-    assert conv.main([*argv, "--backends", "numpy", "--threads", "1"]) == 0
-    payload = json.loads((tmp_path / "conv.json").read_text())
-    torch_row = next(r for r in payload["rows"] if r["system"] == "torch")
-    assert torch_row["status"] == "ok" and torch_row["ratio_torch"] == 1.0
-    assert torch_row["optimizer"] in ("adam", "adam-fused")
-    assert ("fused=True" in payload["settings"]["torch_adam"]) == (
-        torch_row["optimizer"] == "adam-fused"
-    )
-    assert payload["rows"][0]["ratio_torch"] > 0
-    assert payload["targets"][0]["status"] in ("PASS", "MISS")
-    assert payload["machine"]["torch"]["num_threads"] >= 1
-    # The twin has the same layers, so the same parameter count (Keras-style vs PyTorch).
-    tinynn_params = conv.build_lenet("numpy", seed=0).count_params()
-    torch_params = sum(p.numel() for p in conv.torch_lenet(torch, seed=0).parameters())
-    assert tinynn_params == torch_params == 225_034
-
-
-def test_an_unknown_peer_is_a_usage_error(tmp_path, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        train.main(["--quick", "--out", str(tmp_path), "--peers", "torch,jax"])
-    assert exit_info.value.code == 2
-    assert "'jax'" in capsys.readouterr().err
-    assert not (tmp_path / "train.json").exists()
-
-
-def test_kernels_quick_with_numba_missing(tmp_path, no_numba):
-    assert bench_kernels.main(["--quick", "--out", str(tmp_path)]) == 0
-    payload, rows = read_results(tmp_path, "kernels")
-    check_machine(payload)
-    assert set(rows[0]) == set(bench_kernels.CSV_KEYS)
-    kernels_seen = {row["kernel"] for row in rows}
-    assert {"dense_forward[relu]", "dense_backward[softmax]", "sparse_softmax_ce"} <= kernels_seen
-    assert {"gather_rows", "dropout_forward", "sgd_update", "adam_update"} <= kernels_seen
-    assert all(row["numba_status"] == "missing" and row["numba_us"] == "" for row in rows)
-    assert all(float(row["numpy_us"]) > 0 for row in rows)
-
-
-def test_kernels_picks_up_a_second_backend(tmp_path, monkeypatch):
-    """Once the kernels module lists "numba", its column fills in (NumPy stands in here)."""
-    monkeypatch.setattr(
-        common, "tinynn_backends", lambda names: {"numpy": numpy_ops, "numba": numpy_ops}
-    )
-    argv = ["--quick", "--out", str(tmp_path), "--batch-sizes", "8", "--min-time", "0.0005"]
-    assert bench_kernels.main(argv) == 0
-    payload = json.loads((tmp_path / "kernels.json").read_text())
-    assert all(row["numba_status"] == "ok" for row in payload["rows"])
-    assert all(row["speedup"] > 0 for row in payload["rows"])
-
-
-def test_depth_quick(tmp_path, no_numba):
-    argv = ["--quick", "--out", str(tmp_path), "--depths", "1", "--widths", "16"]
-    assert depth.main([*argv, "--samples", "256"]) == 0
+def test_depth_quick(tmp_path, no_numba, capsys):
+    assert depth.main([*TINY_DEPTH, "--out", str(tmp_path)]) == 0
     payload, rows = read_results(tmp_path, "depth")
     check_machine(payload)
     assert set(rows[0]) == set(depth.CSV_KEYS)
@@ -194,50 +64,80 @@ def test_depth_quick(tmp_path, no_numba):
     assert tinynn_row["flops_per_sample"] == 2 * 784 * 256 + 2 * 256 + 2 * 256 * 10 + 2 * 10
     assert 0.0 <= tinynn_row["test_accuracy"] <= 1.0
     assert tinynn_row["peak_mb"] > 0
+    floor_row = next(r for r in payload["rows"] if r["system"] == "floor")
+    assert floor_row["ratio_floor"] == 1.0 and tinynn_row["ratio_floor"] > 0
     assert {r["sweep"] for r in payload["rows"]} == {"depth", "width"}
     assert any("not traced" in note for note in payload["notes"])
     numba_rows = [r for r in payload["rows"] if r["system"] == "tinynn-numba"]
     assert numba_rows and all(r["status"] == "missing" for r in numba_rows)
+    # The installed command checks no project targets and knows no peers.
+    assert "targets" not in payload and "peers" not in payload
+    printed = capsys.readouterr().out
+    assert "missing" in printed and "CPU:" in printed and "target" not in printed
 
 
-def test_predict_quick_reports_missing_torch(tmp_path, no_numba, no_peers, capsys):
-    argv = ["--quick", "--out", str(tmp_path), "--samples", "1,20", "--min-time", "0.002"]
-    assert predict.main(argv) == 0
-    payload, rows = read_results(tmp_path, "predict")
-    check_machine(payload)
-    assert payload["peers"] == {"torch": "missing"}
-    calls = {(r["system"], r["samples"], r["call"]): r["status"] for r in rows}
-    assert calls[("tinynn-numpy", "1", "predict(x)")] == "ok"
-    assert calls[("tinynn-numpy", "20", "predict(x, batch_size=20)")] == "ok"
-    assert calls[("torch", "1", "model(x), inference_mode")] == "missing"
-    assert calls[("tinynn-numba", "1", "predict(x)")] == "missing"
-    target_names = [t["target"] for t in payload["targets"]]
-    assert target_names == ["tinynn-numpy one-sample predict", "tinynn-numba one-sample predict"]
-    assert payload["targets"][1]["status"] == "n/a"
-    assert "missing" in capsys.readouterr().out
+def test_depth_measure_then_report_takes_extra_notes(tmp_path, no_numba, capsys):
+    """What ``benchmarks/bench_depth.py`` builds on: measure, add to the payload, report."""
+    args = depth.build_parser().parse_args([*TINY_DEPTH, "--out", str(tmp_path)])
+    payload = depth.measure(args)
+    assert not (tmp_path / "depth.json").exists()  # measuring writes nothing
+    payload["extra"] = [1, 2]
+    depth.report(payload, args.out, extra_notes=["an extra note"])
+    printed = capsys.readouterr().out.splitlines()
+    assert printed.index("an extra note") > printed.index(next(p for p in printed if "digits" in p))
+    assert json.loads((tmp_path / "depth.json").read_text())["extra"] == [1, 2]
 
 
-def test_cli_registers_every_benchmark(tmp_path, no_numba, no_peers):
-    from tinynn.cli import bench
-
-    parser = argparse.ArgumentParser(prog="tinynn")
-    bench.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(
-        ["bench", "predict", "--quick", "--out", str(tmp_path), "--samples", "1"]
-    )
+def test_cli_runs_depth_and_nothing_else(tmp_path, no_numba, capsys):
+    parser = build_parser()
+    args = parser.parse_args(["bench", "depth", *TINY_DEPTH, "--out", str(tmp_path)])
     assert args.run(args) == 0
-    assert (tmp_path / "predict.json").exists()
-    for name in ("kernels", "train", "depth", "conv"):
-        assert callable(parser.parse_args(["bench", name, "--quick"]).run)
+    assert (tmp_path / "depth.json").exists()
+    assert tinynn.bench.BENCHMARKS == ("depth",)
+    capsys.readouterr()
+    for moved in ("train", "kernels", "predict", "conv"):
+        assert main(["bench", moved, "--quick"]) == 2  # a usage error: now a script
+    assert "invalid choice" in capsys.readouterr().err
+    assert main(["bench", "--help"]) == 0
+    help_text = capsys.readouterr().out
+    assert "{depth}" in help_text and "benchmarks/" in help_text
 
 
-@pytest.mark.parametrize("name", ["kernels", "train", "depth", "predict", "conv"])
-def test_wrapper_scripts_call_the_package(name):
-    path = ROOT / "benchmarks" / f"bench_{name}.py"
-    spec = importlib.util.spec_from_file_location(f"bench_{name}_script", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # the __main__ guard keeps it from running
-    assert module.main is importlib.import_module(f"tinynn.bench.{name}").main
+def test_depth_module_runs_with_python_dash_m():
+    result = subprocess.run(
+        [sys.executable, "-m", "tinynn.bench.depth", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.startswith("usage: tinynn bench depth")
+
+
+def test_installed_package_has_no_peers_or_targets():
+    """Peer comparisons and the project's targets live in the checkout's benchmarks/."""
+    folder = ROOT / "tinynn" / "bench"
+    names = {path.stem for path in folder.glob("*.py")}
+    assert names == {"__init__", "common", "depth", "machine", "mlp", "options", "output"}
+    for path in folder.glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for word in ("torch", "sklearn", "scikit", "targets (from", "DEPTH_TARGET"):
+            assert word not in text, f"{path.name} mentions {word!r}"
+    # Each file name says what it holds, once in the package.
+    everywhere = [path.name for path in (ROOT / "tinynn").rglob("*.py")]
+    for name in names - {"__init__"}:
+        assert everywhere.count(f"{name}.py") == 1, name
+
+
+def test_tinynn_epoch_trains_the_model_with_fit():
+    x, y = mlp.synthetic_data(64, 6, 3, seed=1)
+    epoch = mlp.TinynnEpoch(
+        x, y, [6, 5, 3], batch_size=16, optimizer="sgd", backend="numpy", seed=0
+    )
+    before = [param.copy() for param, _ in epoch.model.parameters()]
+    epoch()
+    assert np.isfinite(epoch.last_loss)
+    after = [param for param, _ in epoch.model.parameters()]
+    assert all(not np.array_equal(a, b) for a, b in zip(before, after, strict=True))
 
 
 def test_gemm_floor_computes_the_products_it_claims():
@@ -252,45 +152,26 @@ def test_gemm_floor_computes_the_products_it_claims():
     grad_out = floor.grad_outputs[2][:5]
     np.testing.assert_allclose(floor.grad_weights[2], (h1 @ w2).T @ grad_out, rtol=1e-4)
     np.testing.assert_allclose(floor.grad_outputs[1][:5], grad_out @ w3.T, rtol=1e-4)
-    # 2·Σab forward + 2·Σab for dW + 2·Σab for dX of every layer but the first
-    assert mlp.gemm_flops_per_sample([6, 5, 4, 3]) == 2 * 62 + 2 * 62 + 2 * 32
+    with pytest.raises(ValueError, match="expected sizes"):
+        mlp.GemmFloor(x, [7, 3], batch_size=8, seed=0)
 
 
-def test_gemm_floor_with_sgd_steps_every_weight_with_the_backend_kernel():
-    calls = []
-
-    class Optim:
-        @staticmethod
-        def sgd_update(param, grad, momentum_buffer, lr, *rest):
-            calls.append((param, grad, lr))
-
-    class Ops:
-        optim = Optim
-
-    x, _ = mlp.synthetic_data(20, 6, seed=1)
-    floor = mlp.GemmFloorWithSgd(x, [6, 5, 4, 3], batch_size=8, seed=0, ops=Ops)
-    floor.step(np.array([3, 0, 7]))
-    assert len(calls) == 3
-    assert all(
-        param is weight and grad is grad_weight
-        for (param, grad, _), weight, grad_weight in zip(
-            calls, floor.weights, floor.grad_weights, strict=True
-        )
-    )
-    for (_, _, lr), w, dw in zip(calls, floor.weights, floor.grad_weights, strict=True):
-        assert 0 < lr <= 1e-9  # small enough to leave the weights, and the timing, alone
-        assert np.abs(lr * dw).max() < 1e-6 * np.abs(w).max()
-
-
-def test_summary_statistics_and_targets():
+def test_summary_statistics_and_ratios():
     stats = common.summarize([3.0, 1.0, 2.0, 10.0])
     assert stats["median"] == 2.5 and stats["min"] == 1.0 and stats["n"] == 4
     assert stats["iqr"] == pytest.approx(stats["q3"] - stats["q1"]) and stats["iqr"] > 0
     assert common.summarize([4.0])["iqr"] == 0.0
     assert common.ratio(3.0, None) is None and common.ratio(3.0, 2.0) == 1.5
-    assert output.target("t", 1.2, 1.1)["status"] == "MISS"
-    assert output.target("t", 1.0, 1.1)["status"] == "PASS"
-    assert output.target("t", None, 1.1)["status"] == "n/a"
+
+
+def test_interleave_drops_a_failing_runner_and_keeps_the_others(capsys):
+    def broken():
+        raise RuntimeError("boom")
+
+    times, errors = common.interleave({"ok": lambda: None, "bad": broken}, repeats=2, warmup=1)
+    assert len(times["ok"]) == 2 and times["bad"] == []
+    assert errors == {"bad": "RuntimeError: boom"}
+    assert "bad failed" in capsys.readouterr().err
 
 
 def test_table_shows_status_in_place_of_missing_numbers():
@@ -319,3 +200,13 @@ def test_machine_line_leaves_out_the_commit_outside_a_git_checkout(monkeypatch):
     assert "?" not in text and "commit" not in text
     info["tinynn_source"] = {"commit": "abc1234", "modified_files": 2}
     assert "at commit abc1234 (2 tracked files modified)" in machine.format_machine(info)
+
+
+def test_machine_info_reports_the_packages_asked_for_with_their_notes():
+    info = machine.machine_info(packages=(*machine.PACKAGES, "no-such-package"))
+    assert set(info["versions"]) == {*machine.PACKAGES, "no-such-package"}
+    assert info["versions"]["no-such-package"] == common.MISSING
+    info["library_notes"]["no-such-package"] = "a note"
+    libraries = machine.format_machine(info).splitlines()[2]
+    assert libraries.startswith("numba ")
+    assert libraries.endswith("no-such-package missing (a note)")

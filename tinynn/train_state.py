@@ -144,7 +144,9 @@ class TrainState:
 
 
 def _single_loss(spec: Any) -> losses.Loss:
-    if isinstance(spec, dict | list | tuple) and not (isinstance(spec, dict) and "class_name" in spec):
+    if isinstance(spec, dict | list | tuple) and not (
+        isinstance(spec, dict) and "class_name" in spec
+    ):
         raise ValueError("this model has several losses; read them from train_state.outputs")
     return losses.get(spec)
 

@@ -1,11 +1,18 @@
-"""Benchmarks: ``tinynn bench {kernels,train,depth,predict,conv}``.
+"""``tinynn bench depth``: what depth and width cost, measured on the user's own machine.
 
-Each benchmark is a module with ``add_arguments(parser)``, ``run(args) -> exit code`` and
-``main(argv=None)``; it prints a table and writes JSON, CSV and a PNG plot into ``--out``.
-``common`` holds timing and statistics, ``options`` the command-line options, ``output`` the
-tables and result files, ``machine`` the machine description, ``mlp`` the training workloads
-(tinynn epoch, GEMM floor and their timing) and ``peers`` PyTorch and scikit-learn.
-None of them is imported by ``import tinynn``.
+The installed package keeps only the benchmark a user runs to see what depth buys and what it
+costs on their machine, and the helpers any benchmark needs. A benchmark is a module with
+``add_arguments(parser)``, ``run(args) -> exit code`` and ``main(argv=None)``; it prints a
+table and writes JSON, CSV and a PNG plot into ``--out``.
+
+``depth`` is the benchmark; ``mlp`` holds its workloads (synthetic data, a tinynn epoch and
+the GEMM floor it is measured against). ``common`` holds timing and statistics, ``options``
+the command-line options, ``output`` the tables and result files, ``machine`` the machine
+description. None of them is imported by ``import tinynn``.
+
+Comparisons with other libraries and the project's performance targets are not here: they
+are scripts in the source checkout's ``benchmarks/`` folder, which import these helpers.
 """
 
-BENCHMARKS = ("kernels", "train", "depth", "predict", "conv")
+#: The benchmarks ``tinynn bench`` runs, in the order its help lists them.
+BENCHMARKS = ("depth",)

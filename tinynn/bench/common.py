@@ -1,4 +1,4 @@
-"""What every benchmark shares: timing, statistics, optional peers, backends and threads.
+"""What every benchmark shares: timing, statistics, optional modules, backends and threads.
 
 The machines we run on are shared and noisy, so every number we quote is a *median* over
 repeats, with its inter-quartile range beside it, and every comparison is a *ratio* against a
@@ -7,7 +7,8 @@ baseline measured in the same invocation. ``interleave`` runs the contenders rou
 rather than one.
 
 Command-line options are in ``tinynn.bench.options``, printing and result files in
-``tinynn.bench.output``.
+``tinynn.bench.output``. The scripts in the source checkout's ``benchmarks/`` folder use these
+helpers too.
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ def interleave(
 
 
 def label(name: Any) -> str:
-    """A runner's name for messages: tuples such as ("torch", "sgd") are joined by spaces."""
+    """A runner's name for messages: tuples such as ("floor", "sgd") are joined by spaces."""
     return " ".join(str(part) for part in name) if isinstance(name, tuple) else str(name)
 
 
@@ -137,7 +138,7 @@ def ratio(value: float | None, baseline: float | None) -> float | None:
     return value / baseline
 
 
-# -- optional peers, backends and threads ---------------------------------------------------
+# -- optional modules, backends and threads -------------------------------------------------
 
 
 def import_optional(name: str) -> ModuleType | None:
@@ -151,8 +152,8 @@ def import_optional(name: str) -> ModuleType | None:
 def tinynn_backends(requested: Sequence[str]) -> dict[str, Any]:
     """Map each requested backend name to its kernel namespace, or to ``MISSING``.
 
-    A backend is used once ``tinynn.kernels.BACKENDS`` lists it and ``get_backend`` returns it;
-    until the Numba backend lands, "numba" is reported as missing rather than faked.
+    A backend is used when ``tinynn.kernels.BACKENDS`` lists it and ``get_backend`` returns it;
+    otherwise (e.g. "numba" without Numba installed) it is reported as missing, never faked.
     """
     from tinynn import kernels
 

@@ -6,7 +6,8 @@ environment variables ``OPENBLAS_CORETYPE`` / ``OPENBLAS_L2_SIZE`` override that
 we record both the variables and the kernel that OpenBLAS reports it actually uses.
 
 Call ``machine_info()`` *after* the measurements: threadpoolctl lists only the libraries that
-are loaded by then (PyTorch brings its own OpenMP), and the thread counts are the ones in force.
+are loaded by then (another library may bring its own OpenMP), and the thread counts are the
+ones in force.
 """
 
 from __future__ import annotations
@@ -32,8 +33,11 @@ THREAD_VARIABLES = (
     "NUMBA_NUM_THREADS",
 )
 
-#: Distribution names whose versions we report ("missing" when not installed).
-PACKAGES = ("numpy", "numba", "torch", "scikit-learn", "threadpoolctl", "matplotlib", "tinynn")
+#: Distribution names whose versions we report ("missing" when not installed). A benchmark
+#: that compares with other libraries passes a longer tuple to ``machine_info``.
+PACKAGES = ("numpy", "numba", "threadpoolctl", "matplotlib", "tinynn")
+#: Versions that ``format_machine`` prints on lines of their own, not in the libraries line.
+_OWN_LINES = ("numpy", "threadpoolctl", "matplotlib", "tinynn")
 
 
 def cpu_model() -> str:
@@ -54,16 +58,6 @@ def package_version(name: str) -> str:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
         return common.MISSING
-
-
-def peer_versions(requested: Sequence[str], loaded: dict[str, tuple[Any, str]]) -> dict[str, str]:
-    """The JSON's "peers": each requested peer's installed version, or ``common.MISSING`` when
-    its module did not import. ``loaded``: peer name -> (its module or None, package name)."""
-    versions = {}
-    for name in requested:
-        module, package = loaded[name]
-        versions[name] = common.MISSING if module is None else package_version(package)
-    return versions
 
 
 def thread_pools() -> list[dict[str, Any]]:
@@ -89,30 +83,19 @@ def thread_pools() -> list[dict[str, Any]]:
     return pools
 
 
-def _torch_details() -> dict[str, Any] | None:
-    """PyTorch's BLAS and threads, if the benchmark imported torch (we never import it here)."""
-    torch = sys.modules.get("torch")
-    if torch is None:
-        return None
-    blas = "unknown"
-    for item in torch.__config__.show().replace(",", "\n").split("\n"):
-        if "BLAS_INFO=" in item:  # "  - Build settings: BLAS_INFO=mkl"
-            blas = item.split("BLAS_INFO=", 1)[1].strip()
-    capability = getattr(getattr(torch.backends, "cpu", None), "get_cpu_capability", None)
-    return {
-        "blas": blas,
-        "cpu_capability": capability() if capability else "unknown",
-        "num_threads": torch.get_num_threads(),
-    }
-
-
 def _numba_threads() -> int | None:
     numba = sys.modules.get("numba")
     return numba.get_num_threads() if numba is not None else None
 
 
-def machine_info(requested_threads: int | None = None) -> dict[str, Any]:
-    """CPU, cores, library versions, BLAS kernel and thread settings, as a JSON-able dict."""
+def machine_info(
+    requested_threads: int | None = None, packages: Sequence[str] = PACKAGES
+) -> dict[str, Any]:
+    """CPU, cores, library versions, BLAS kernel and thread settings, as a JSON-able dict.
+
+    ``packages``: the distributions whose versions to record. ``library_notes`` starts empty: a
+    caller may add a few words per package (its BLAS, its threads) for ``format_machine``.
+    """
     pools = thread_pools()
     blas = [pool for pool in pools if pool["user_api"] == "blas"]
     numpy_blas = next((pool for pool in blas if pool["used_by_numpy"]), blas[0] if blas else None)
@@ -123,14 +106,13 @@ def machine_info(requested_threads: int | None = None) -> dict[str, Any]:
         "usable_cores": len(affinity(0)) if affinity else os.cpu_count(),
         "platform": platform.platform(),
         "python": platform.python_version(),
-        "versions": {name: package_version(name) for name in PACKAGES},
+        "versions": {name: package_version(name) for name in packages},
+        "library_notes": {},
         "numpy_blas": numpy_blas,
         "thread_pools": pools,
-        "torch": _torch_details(),
         "threads": {
             "requested": requested_threads,
             "numpy_blas": numpy_blas["num_threads"] if numpy_blas else None,
-            "torch": (_torch_details() or {}).get("num_threads"),
             "numba": _numba_threads(),
         },
         "environment": {name: os.environ.get(name, "unset") for name in THREAD_VARIABLES},
@@ -186,12 +168,11 @@ def format_machine(info: dict[str, Any]) -> str:
     else:
         blas_text = "unknown (threadpoolctl missing)"
     versions = info["versions"]
-    torch = info.get("torch")
-    torch_text = (
-        f"torch {versions['torch']} (BLAS {torch['blas']}, {torch['cpu_capability']}, "
-        f"{torch['num_threads']} threads)"
-        if torch
-        else f"torch {versions['torch']}"
+    notes = info.get("library_notes", {})
+    libraries = ", ".join(
+        f"{name} {version}" + (f" ({notes[name]})" if name in notes else "")
+        for name, version in versions.items()
+        if name not in _OWN_LINES
     )
     env = info["environment"]
     source = info.get("tinynn_source") or {}  # empty outside a git checkout
@@ -206,7 +187,7 @@ def format_machine(info: dict[str, Any]) -> str:
             f"CPU: {info['cpu_model']}, {info['logical_cores']} logical cores "
             f"({info['usable_cores']} usable)",
             f"NumPy {versions['numpy']} BLAS: {blas_text}",
-            f"numba {versions['numba']}, {torch_text}, scikit-learn {versions['scikit-learn']}",
+            libraries,
             f"OPENBLAS_CORETYPE={env['OPENBLAS_CORETYPE']}  "
             f"OPENBLAS_L2_SIZE={env['OPENBLAS_L2_SIZE']}  "
             f"OMP_NUM_THREADS={env['OMP_NUM_THREADS']}  load average {info['load_average']}",

@@ -27,7 +27,7 @@ def int_list(text: str) -> list[int]:
 
 
 def names(*valid: str) -> Callable[[str], list[str]]:
-    """An argparse type: "torch,sklearn" -> ["torch", "sklearn"], "none" -> [], and a usage
+    """An argparse type: "numpy,numba" -> ["numpy", "numba"], "none" -> [], and a usage
     error naming the valid choices for anything else."""
 
     def parse(text: str) -> list[str]:
@@ -112,17 +112,6 @@ def add_backends_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_peers_argument(parser: argparse.ArgumentParser, *valid: str) -> None:
-    """--peers: which of the ``valid`` peer libraries to compare with (default: all), or none."""
-    choices = ",".join(valid)
-    parser.add_argument(
-        "--peers",
-        type=names(*valid),
-        default=list(valid),
-        help=f"peers to compare with: {choices} or none (default: {choices})",
-    )
-
-
 def pick(value: Any, full: Any, quick: Any, is_quick: bool) -> Any:
     """An explicit option wins; otherwise the --quick or the full-size default."""
     if value is not None:
@@ -130,10 +119,11 @@ def pick(value: Any, full: Any, quick: Any, is_quick: bool) -> Any:
     return quick if is_quick else full
 
 
-def build_parser_for(name: str, description: str | None, add_arguments) -> argparse.ArgumentParser:
-    """The stand-alone parser of benchmark ``name`` (``python -m tinynn.bench.<name>``)."""
+def build_parser(prog: str, description: str | None, add_arguments) -> argparse.ArgumentParser:
+    """The stand-alone parser of a benchmark: ``prog`` is how its usage line names it
+    ("tinynn bench depth", or a script's file name), ``description`` its module docstring."""
     parser = argparse.ArgumentParser(
-        prog=f"tinynn bench {name}",
+        prog=prog,
         description=description,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -3,7 +3,7 @@
 Results go to ``<out>/<name>.json`` (everything, with the machine description), ``.csv`` (one
 row per measurement) and ``.png`` (a plot, drawn on matplotlib's Agg canvas without pyplot, so
 no global figure state). Rows are dicts; a row whose ``status`` is not "ok" ("missing" for an
-absent peer or backend, "error") shows that status in place of its numbers.
+absent backend or library, "error") shows that status in place of its numbers.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[Sequence[str]
     """A plain-text table. ``columns``: (row key, header, format spec for floats[, status key]).
 
     An absent value prints as the row's status ("missing", "error"), or as the status stored
-    under the column's own status key, so an absent peer or backend is visible in the table,
+    under the column's own status key, so an absent backend or library is visible in the table,
     never blank or faked.
     """
     header = [column[1] for column in columns]
@@ -144,35 +144,8 @@ def new_payload(name: str, argv: Sequence[str] | None, settings: dict[str, Any])
         "settings": settings,
         "load_average_at_start": machine.load_average(),
         "rows": [],
-        "targets": [],
         "notes": [],
     }
-
-
-def target(description: str, measured: float | None, limit: float, unit: str = "") -> dict:
-    """A target check: PASS when ``measured <= limit``, MISS above it, n/a when unmeasured."""
-    status = "n/a" if measured is None else "PASS" if measured <= limit else "MISS"
-    return {
-        "target": description,
-        "measured": measured,
-        "limit": limit,
-        "unit": unit,
-        "status": status,
-    }
-
-
-def format_targets(targets: Sequence[dict[str, Any]]) -> str:
-    lines = []
-    for item in targets:
-        if item["measured"] is None:
-            measured = "not measured"
-        else:
-            measured = f"{item['measured']:.3g}{item['unit']}"
-        lines.append(
-            f"  [{item['status']:>4}] {item['target']}: {measured}"
-            f" (limit {item['limit']:g}{item['unit']})"
-        )
-    return "\n".join(lines)
 
 
 def report(
@@ -186,20 +159,15 @@ def report(
     csv_keys: Sequence[str],
     figure: Any,
     notes: Sequence[str] = (),
-    targets_heading: str | None = None,
+    status_keys: Sequence[str] = ("backends",),
 ) -> None:
-    """Print a benchmark's title, machine, table, notes and targets; write JSON, CSV and PNG."""
+    """Print a benchmark's title, machine, the payload entries named in ``status_keys`` (which
+    contenders were found), the table and the notes; then write JSON, CSV and PNG."""
     print(title)
     print(machine.format_machine(payload["machine"]))
-    if "peers" in payload:
-        print(f"peers: {payload['peers']}  backends: {payload['backends']}")
-    else:
-        print(f"backends: {payload['backends']}")
+    print("  ".join(f"{key}: {payload[key]}" for key in status_keys))
     print_table(payload["rows"], columns, markdown)
     for note in notes:
         print(note)
-    if targets_heading is not None:
-        print(targets_heading)
-        print(format_targets(payload["targets"]))
     files = save_results(out_dir, name, payload, csv_keys, figure)
     print("wrote " + ", ".join(files.values()))

@@ -1,8 +1,9 @@
-"""``tinynn bench {kernels,train,depth,predict,conv} [options]``: the benchmark suite.
+"""``tinynn bench depth [options]``: what depth and width cost on this machine.
 
-Each subcommand is one module of ``tinynn.bench`` and takes the same options as running that
-module directly (``python -m tinynn.bench.train --quick``) or its wrapper script
-(``python benchmarks/bench_train.py --quick``). Run ``tinynn bench train --help`` for them.
+Each subcommand is one module of ``tinynn.bench`` (listed in ``tinynn.bench.BENCHMARKS``) and
+takes the same options as running that module directly (``python -m tinynn.bench.depth``).
+Run ``tinynn bench depth --help`` for them. Comparisons with PyTorch and scikit-learn, and the
+project's performance targets, are scripts in the source checkout's ``benchmarks/`` folder.
 """
 
 from __future__ import annotations
@@ -12,28 +13,25 @@ import importlib
 
 from tinynn.bench import BENCHMARKS
 
+#: One line per subcommand for ``tinynn bench --help``.
 _SUMMARIES = {
-    "kernels": "every kernel, NumPy backend against Numba backend",
-    "train": "epoch time of a 784-256-256-10 MLP against the GEMM floor, PyTorch, scikit-learn",
-    "depth": "epoch time, memory and digits accuracy against depth and width",
-    "predict": "inference latency for 1 and 1,000 samples, tinynn and PyTorch",
-    "conv": "epoch time of a LeNet-style convolutional network against PyTorch",
+    "depth": "epoch time against the GEMM floor, parameters, FLOPs, memory and digits accuracy, "
+    "against depth and width",
 }
-# Every subcommand, in order. "conv" is added here because tinynn.bench.BENCHMARKS does not
-# list it yet; dict.fromkeys keeps the order and drops the duplicate once it does.
-SUBCOMMANDS = BENCHMARKS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``bench`` command and its subcommands (``SUBCOMMANDS``) to the ``tinynn`` parser."""
+    """Add the ``bench`` command and its subcommands (``BENCHMARKS``) to the ``tinynn`` parser."""
     parser = subparsers.add_parser(
         "bench",
-        help="run a benchmark: print a table, write JSON, CSV and PNG results",
-        description="Benchmarks. Results go to --out (default benchmarks/results).",
+        help="measure what depth and width cost on this machine (table, JSON, CSV and PNG)",
+        description="Benchmarks on this machine. Results go to --out (default "
+        "benchmarks/results). Comparisons with other libraries are scripts in the source "
+        "checkout's benchmarks/ folder (see docs/benchmarks.md).",
     )
-    benchmarks = parser.add_subparsers(dest="benchmark", metavar="{" + ",".join(SUBCOMMANDS) + "}")
+    benchmarks = parser.add_subparsers(dest="benchmark", metavar="{" + ",".join(BENCHMARKS) + "}")
     benchmarks.required = True
-    for name in SUBCOMMANDS:
+    for name in BENCHMARKS:
         module = importlib.import_module(f"tinynn.bench.{name}")
         sub = benchmarks.add_parser(
             name,
@@ -42,13 +40,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         module.add_arguments(sub)
-        sub.set_defaults(run=_runner(module))
-
-
-def _runner(module):
-    """fn(args) -> exit code, for ``parser.set_defaults(run=...)``."""
-
-    def run(args: argparse.Namespace) -> int:
-        return module.run(args)
-
-    return run
+        sub.set_defaults(run=module.run)

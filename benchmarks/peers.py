@@ -1,6 +1,8 @@
-"""PyTorch and scikit-learn doing the same work as tinynn, for ratios measured side by side.
+"""PyTorch and scikit-learn doing the same work as tinynn, for ratios measured side by side:
+what the benchmark scripts of this folder share about their peers (the runners, the thread
+settings, the --peers option, the peers' versions and PyTorch's BLAS in the machine record).
 
-Both are optional. Each ``*_runner`` takes the already-imported module (from
+Both peers are optional. Each runner takes the already-imported module (from
 ``common.import_optional``), so a missing peer never reaches this file: the benchmark reports it
 as missing instead.
 
@@ -12,16 +14,22 @@ scikit-learn's ``MLPClassifier`` runs one epoch per ``fit`` with ``max_iter=1``.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import itertools
+import sys
 import warnings
 from collections.abc import Iterator, Sequence
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
-from tinynn.bench import common
+from tinynn.bench import common, machine, options
 from tinynn.bench.mlp import LEARNING_RATES
+
+#: The distributions whose versions the machine record gives: tinynn's own and the peers'.
+PACKAGES = (*machine.PACKAGES, "torch", "scikit-learn")
 
 #: PyTorch optimizer variants: name -> (optimizer family, extra keyword arguments).
 TORCH_OPTIMIZERS = {
@@ -29,6 +37,58 @@ TORCH_OPTIMIZERS = {
     "adam": ("adam", {}),
     "adam-fused": ("adam", {"fused": True}),
 }
+
+
+def add_peers_argument(parser: argparse.ArgumentParser, *valid: str) -> None:
+    """--peers: which of the ``valid`` peer libraries to compare with (default: all), or none."""
+    choices = ",".join(valid)
+    parser.add_argument(
+        "--peers",
+        type=options.names(*valid),
+        default=list(valid),
+        help=f"peers to compare with: {choices} or none (default: {choices})",
+    )
+
+
+def peer_versions(requested: Sequence[str], loaded: dict[str, tuple[Any, str]]) -> dict[str, str]:
+    """The JSON's "peers": each requested peer's installed version, or ``common.MISSING`` when
+    its module did not import. ``loaded``: peer name -> (its module or None, package name)."""
+    versions = {}
+    for name in requested:
+        module, package = loaded[name]
+        versions[name] = common.MISSING if module is None else machine.package_version(package)
+    return versions
+
+
+def torch_details() -> dict[str, Any] | None:
+    """PyTorch's BLAS and threads, if the benchmark imported torch (we never import it here)."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return None
+    blas = "unknown"
+    for item in torch.__config__.show().replace(",", "\n").split("\n"):
+        if "BLAS_INFO=" in item:  # "  - Build settings: BLAS_INFO=mkl"
+            blas = item.split("BLAS_INFO=", 1)[1].strip()
+    capability = getattr(getattr(torch.backends, "cpu", None), "get_cpu_capability", None)
+    return {
+        "blas": blas,
+        "cpu_capability": capability() if capability else "unknown",
+        "num_threads": torch.get_num_threads(),
+    }
+
+
+def machine_info(requested_threads: int | None = None) -> dict[str, Any]:
+    """``tinynn.bench.machine.machine_info`` plus the peers: their versions, and PyTorch's BLAS,
+    CPU capability and threads when it was imported (also printed beside its version)."""
+    info = machine.machine_info(requested_threads, PACKAGES)
+    torch = torch_details()
+    info["torch"] = torch
+    info["threads"]["torch"] = torch["num_threads"] if torch else None
+    if torch:
+        info["library_notes"]["torch"] = (
+            f"BLAS {torch['blas']}, {torch['cpu_capability']}, {torch['num_threads']} threads"
+        )
+    return info
 
 
 @contextlib.contextmanager
