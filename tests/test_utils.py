@@ -6,8 +6,32 @@ import tinynn.utils
 from tinynn.datasets import preprocessing
 
 
-def test_exports_only_to_categorical():
-    assert tinynn.utils.__all__ == ["to_categorical"]
+def test_exports_what_keras_utils_scripts_use():
+    assert tinynn.utils.__all__ == ["set_random_seed", "to_categorical"]
+
+
+def test_set_random_seed_makes_unseeded_layers_and_models_repeat():
+    import tinynn
+    from tinynn import layers
+
+    def weights_after_setting(seed):
+        tinynn.utils.set_random_seed(seed)
+        x = tinynn.Input(shape=(3,))
+        model = tinynn.Model(x, layers.Dense(2)(layers.Dropout(0.5)(x)))
+        return model.get_weights()[0], model.rng.random()
+
+    try:
+        first, second, other = (
+            weights_after_setting(7),
+            weights_after_setting(7),
+            weights_after_setting(8),
+        )
+        np.testing.assert_array_equal(first[0], second[0])
+        assert first[1] == second[1] and not np.array_equal(first[0], other[0])
+    finally:
+        from tinynn import seeding
+
+        seeding._state["sequence"] = None  # back to fresh entropy for the other tests
 
 
 def test_to_categorical_is_the_preprocessing_function():

@@ -52,8 +52,8 @@ class Functional(Model):
         output_list = flatten_tensors(outputs, "outputs")
         dtype = kwargs.pop("dtype", None) or output_list[0].dtype
         super().__init__(name=name, dtype=dtype, **kwargs)
-        self._single_input = not isinstance(inputs, list | tuple)
-        self._single_output = not isinstance(outputs, list | tuple)
+        self.single_input = not isinstance(inputs, list | tuple)
+        self.single_output = not isinstance(outputs, list | tuple)
         tensors = _graph_tensors(input_list, output_list)
         self.tensors = tensors
         index = {id(tensor): i for i, tensor in enumerate(tensors)}
@@ -80,22 +80,30 @@ class Functional(Model):
     @property
     def input_shape(self) -> Any:
         shapes = [self.tensors[i].shape for i in self.input_indices]
-        return shapes[0] if self._single_input else shapes
+        return shapes[0] if self.single_input else shapes
 
     @property
     def output_shape(self) -> Any:
         shapes = [self.tensors[i].shape for i in self.output_indices]
-        return shapes[0] if self._single_output else shapes
+        return shapes[0] if self.single_output else shapes
 
     @property
     def output_layer(self) -> Layer:
-        if not self._single_output:
+        if not self.single_output:
             raise ValueError(f"model {self.name!r} has {len(self.output_indices)} outputs")
         return self.tensors[self.output_indices[0]].layer
 
     @property
     def output_layers(self) -> list[Layer]:
         return [self.tensors[i].layer for i in self.output_indices]
+
+    @property
+    def input_names(self) -> list[str]:
+        return [layer.name for layer in self.input_layers]
+
+    @property
+    def output_names(self) -> list[str]:
+        return [layer.name for layer in self.output_layers]
 
     def build(self, input_shape: Sequence[int] | None = None) -> None:
         """A functional model is built when it is made: its layers were built by the calls."""
@@ -106,7 +114,7 @@ class Functional(Model):
         """Run every node in order. x: one array, or a list with one per input. With
         ``logits`` (True, or one flag per output) an output layer stops before its activation.
         Returns one array, or a list with one per output."""
-        xs = [x] if self._single_input else list(x)
+        xs = [x] if self.single_input else list(x)
         if len(xs) != len(self.input_indices):
             raise ValueError(f"the model takes {len(self.input_indices)} inputs, got {len(xs)}")
         flags = _per_output(logits, len(self.output_indices))
@@ -123,7 +131,7 @@ class Functional(Model):
             else:
                 values[node.output] = node.runner.forward(arg, training=training)
         outputs = [values[i] for i in self.output_indices]
-        return outputs[0] if self._single_output else outputs
+        return outputs[0] if self.single_output else outputs
 
     def backward(self, grad: Any, input_gradient: bool = False) -> Any:
         """Run the layers' backward in reverse order, summing gradients at fan-outs.
@@ -131,7 +139,7 @@ class Functional(Model):
         Only the nodes that lead to a trainable parameter (or, with ``input_gradient``, to an
         input) run. Returns dL/dx per input when ``input_gradient``, else None.
         """
-        grads = [grad] if self._single_output else list(grad)
+        grads = [grad] if self.single_output else list(grad)
         needs = self._needs_gradient(input_gradient)
         pending: dict[int, np.ndarray] = {}
         for i, g in zip(self.output_indices, grads, strict=True):
@@ -159,7 +167,7 @@ class Functional(Model):
         if not input_gradient:
             return None
         found = [pending.get(i) for i in self.input_indices]
-        return found[0] if self._single_input else found
+        return found[0] if self.single_input else found
 
     def _needs_gradient(self, input_gradient: bool) -> list[bool]:
         """Per tensor: does any trainable parameter (or an input, if asked) lie upstream?"""
@@ -206,8 +214,8 @@ class Functional(Model):
             "layers": entries,
             "input_layers": refs(self.input_indices),
             "output_layers": refs(self.output_indices),
-            "single_input": self._single_input,
-            "single_output": self._single_output,
+            "single_input": self.single_input,
+            "single_output": self.single_output,
         }
 
     @classmethod

@@ -148,11 +148,13 @@ def check_model(model, x: np.ndarray, y: np.ndarray, eps: float = 1e-6) -> GradC
     alone would swamp the differences); the model itself is left untouched.
     """
     from tinynn import training
+    from tinynn.batches import prepare_data
 
     if model.dtype != np.float64 or any(p.dtype != np.float64 for p, _ in model.parameters()):
         model = _float64_copy(model)
     state = model.require_compiled()
-    x, y = training.prepare_xy(model, x, y)
+    data = prepare_data(model, x, y)
+    x, y = data.inputs(slice(None)), data.y[0] if data.single_output else data.y
     states = [layer.rng.bit_generator.state for layer in model.layers]
 
     def rewind() -> None:
@@ -161,9 +163,7 @@ def check_model(model, x: np.ndarray, y: np.ndarray, eps: float = 1e-6) -> GradC
 
     def loss() -> float:
         rewind()
-        fused = state.fused_activation is not None
-        y_pred = model.forward(x, training=True, logits=fused)
-        return state.train_loss.forward(y_pred, y) + model.regularization_loss()
+        return training.forward_loss(model, state, x, y)[0]
 
     rewind()
     training.compute_gradients(model, state, x, y)
@@ -197,7 +197,12 @@ def _float64_copy(model):
     state = model.require_compiled()
     copy.compile(
         optimizer=optimizers.get(optimizers.serialize(state.optimizer)),
-        loss=losses.get(losses.serialize(state.loss)),
+        loss=state.loss_spec
+        if not state.outputs
+        else [losses.serialize(output.loss) for output in state.outputs]
+        if len(state.outputs) > 1
+        else losses.serialize(state.outputs[0].loss),
+        loss_weights=state.loss_weights,
         backend=state.ops.NAME,
     )
     return copy

@@ -20,11 +20,14 @@ from typing import Any
 import numpy as np
 
 from tinynn import losses, optimizers, training
+from tinynn.batches import prepare_data
 from tinynn.kernels import get_backend
 from tinynn.layers.layer import Layer, check_dtype, set_arrays
 from tinynn.parameters import ParameterStore
 from tinynn.runtime.archive import FORMAT
+from tinynn.seeding import new_generator
 from tinynn.summary import format_summary
+from tinynn.train_state import TrainState
 from tinynn.validation import check_array, check_positive_int
 
 
@@ -45,10 +48,10 @@ class Model:
         self.dtype = check_dtype(dtype)
         self.seed = seed
         self.store = ParameterStore()
-        self.train_state: training.TrainState | None = None
+        self.train_state: TrainState | None = None
         self.history = None
         self.stop_training = False
-        self.rng = np.random.default_rng(child_seed(seed, 0))
+        self.rng = new_generator(child_seed(seed, 0))
         #: predict's InferenceModel: None until built, False if it cannot run this model.
         self._engine: Any = None
 
@@ -56,6 +59,19 @@ class Model:
 
     layers: list[Layer]
     built: bool
+    #: False for a model taking (giving) a list of arrays: several inputs (outputs).
+    single_input = True
+    single_output = True
+
+    @property
+    def input_names(self) -> list[str]:
+        """Names for the inputs, the keys of x given as a dict."""
+        return ["input"]
+
+    @property
+    def output_names(self) -> list[str]:
+        """Names of the output layers, the keys of y (and of losses) given as dicts."""
+        return [self.output_layer.name]
 
     def build(self, input_shape: Sequence[int] | None = None) -> None:
         raise NotImplementedError
@@ -164,25 +180,34 @@ class Model:
         loss: Any = None,
         metrics: Sequence[Any] | None = None,
         backend: str = "auto",
+        loss_weights: Any = None,
+        distribution: Any = None,
     ) -> None:
         """Choose the optimizer, loss and metrics (names or instances) and the kernel backend.
 
-        The result is a ``TrainState``, kept as ``model.train_state``: what ``fit`` and
-        ``evaluate`` read. (As in Keras, ``compile`` itself returns None.)
+        A model with several outputs takes one loss for all, a list in output order, or a dict
+        by output name; ``loss_weights`` (same forms) weighs them in the total. The metrics
+        apply to every output. ``distribution`` spreads training over processes
+        (``tinynn.distributed``). The result is a ``TrainState``, kept as
+        ``model.train_state``: what ``fit`` and ``evaluate`` read. (As in Keras, ``compile``
+        itself returns None.)
         """
         if loss is None:
             raise ValueError(f"compile needs a loss; expected one of {sorted(losses.LOSSES)}")
         ops = get_backend(backend)
         optimizer = optimizers.get(optimizer)
         optimizer.ops = ops.optim
-        self.train_state = training.TrainState(
-            optimizer, losses.get(loss), list(metrics or []), ops
+        metric_specs = metrics if isinstance(metrics, dict) else list(metrics or [])
+        self.train_state = TrainState(
+            optimizer, ops, loss, metric_specs, loss_weights, distribution=distribution
         )
+        if distribution is not None:
+            distribution.attach(self)
         self.forget_engine()
         if self.built:
             self.train_state.bind(self)
 
-    def require_compiled(self) -> training.TrainState:
+    def require_compiled(self) -> TrainState:
         if self.train_state is None:
             raise RuntimeError(
                 "the model must be compiled before training or evaluating; "
@@ -221,32 +246,40 @@ class Model:
     def fit(self, x: Any, y: Any, **kwargs: Any) -> Any:
         """Train for ``epochs`` passes over (x, y); returns a ``History``. Keras's arguments:
         batch_size=32, epochs=1, verbose="auto", callbacks, validation_split (the *last*
-        fraction, held out before shuffling), validation_data, shuffle, initial_epoch."""
+        fraction, held out before shuffling), validation_data, shuffle, initial_epoch,
+        sample_weight (one weight per sample) and class_weight ({class: weight})."""
         return training.fit(self, x, y, **kwargs)
 
-    def compute_gradients(self, x: Any, y: Any) -> tuple[float, np.ndarray]:
+    def compute_gradients(self, x: Any, y: Any, sample_weight: Any = None) -> tuple[float, Any]:
         """Forward and backward on one batch, without an optimizer step: every trainable
         layer's ``grads`` is filled. Returns (loss, y_pred), y_pred as the last layer produced
         it (logits when the output activation is folded into the loss)."""
         state = self.require_compiled()
-        x, y = training.prepare_xy(self, x, y)
-        return training.compute_gradients(self, state, x, y)
+        data = prepare_data(self, x, y, sample_weight)
+        return training.compute_gradients(self, state, data.inputs(slice(None)), *_targets(data))
 
-    def train_on_batch(self, x: Any, y: Any) -> float:
+    def train_on_batch(self, x: Any, y: Any, sample_weight: Any = None) -> float:
         """One optimizer step on one batch; returns the batch loss (Keras's name)."""
         state = self.require_compiled()
-        x, y = training.prepare_xy(self, x, y)
-        loss, _ = training.train_step(self, state, x, y)
+        data = prepare_data(self, x, y, sample_weight)
+        loss, _ = training.train_step(self, state, data.inputs(slice(None)), *_targets(data))
         return loss
 
     def evaluate(
-        self, x: Any, y: Any, batch_size: int = 32, verbose: Any = 0, return_dict: bool = False
+        self,
+        x: Any,
+        y: Any,
+        batch_size: int = 32,
+        verbose: Any = 0,
+        return_dict: bool = False,
+        sample_weight: Any = None,
     ) -> Any:
         """The loss, or ``[loss, *metrics]`` when metrics were compiled (a dict if asked)."""
-        return training.evaluate(self, x, y, batch_size=batch_size, return_dict=return_dict)
+        return training.evaluate(self, x, y, batch_size, return_dict, sample_weight)
 
-    def predict(self, x: Any, batch_size: int = 32, verbose: Any = 0) -> np.ndarray:
-        """Outputs for x in inference mode (dropout off), batch by batch, as a new array.
+    def predict(self, x: Any, batch_size: int = 32, verbose: Any = 0) -> Any:
+        """Outputs for x in inference mode (dropout off), batch by batch, as a new array (a
+        list of arrays for a model with several outputs).
 
         A model the inference engine can run (Dense stacks today) goes through it, the same
         ``tinynn.runtime.InferenceModel`` that serves a saved file, on the model's live
@@ -254,6 +287,8 @@ class Model:
         """
         batch_size = check_positive_int(batch_size, "batch_size")
         self.require_built()
+        if not (self.single_input and self.single_output):
+            return self._predict_lists(x, batch_size)
         x = check_array(x, "x", self.dtype, self.input_shape)
         engine = self.inference_engine()
         if engine is not None and len(x) == 1 and x.flags.c_contiguous:
@@ -293,24 +328,53 @@ class Model:
         """Drop the inference engine; the next ``predict`` builds a new one."""
         self._engine = None
 
-    def predict_on_batch(self, x: Any) -> np.ndarray:
+    def _predict_lists(self, x: Any, batch_size: int) -> Any:
+        xs = self._checked_inputs(x)
+        parts = []
+        for start in range(0, len(xs[0]), batch_size):
+            batch = [a[start : start + batch_size] for a in xs]
+            out = self.forward(batch[0] if self.single_input else batch)
+            parts.append([out] if self.single_output else out)
+        joined = [np.concatenate([part[i] for part in parts]) for i in range(len(parts[0]))]
+        return joined[0] if self.single_output else joined
+
+    def _checked_inputs(self, x: Any) -> list[np.ndarray]:
+        from tinynn.batches import _as_list
+
+        shapes = [self.input_shape] if self.single_input else self.input_shape
+        arrays = _as_list(x, self.input_names, "x")
+        return [
+            check_array(a, f"x[{n!r}]", self.dtype, s)
+            for a, n, s in zip(arrays, self.input_names, shapes, strict=True)
+        ]
+
+    def predict_on_batch(self, x: Any) -> Any:
         """Outputs for one batch (Keras's name): ``predict`` without batching."""
-        return self.predict(x, batch_size=max(len(np.asarray(x)), 1))
+        return self.predict(x, batch_size=len(self._checked_inputs(x)[0]))
 
     def __call__(self, x: Any, training: bool = False) -> Any:
-        """``model(x)``: the forward pass on arrays (Keras's call), as a new array."""
+        """``model(x)``: the forward pass on arrays (Keras's call), as a new array; on
+        symbolic tensors it calls the model as a layer would be called: not supported."""
         self.require_built()
-        return self.forward(check_array(x, "x", self.dtype, self.input_shape), training=training)
+        xs = self._checked_inputs(x)
+        return self.forward(xs[0] if self.single_input else xs, training=training)
 
-    def input_gradient(self, x: Any, y: Any) -> np.ndarray:
+    def input_gradient(self, x: Any, y: Any) -> Any:
         """dL/dx of the compiled loss for a batch, shaped like x (saliency maps, adversarial
         examples). Runs in inference mode; ``fit`` never computes this, since no weight
         needs it."""
         state = self.require_compiled()
-        x, y = training.prepare_xy(self, x, y)
-        y_pred = self.forward(x, training=False, logits=state.fused_activation is not None)
-        state.train_loss.forward(y_pred, y)
-        return self.backward(state.train_loss.backward(), input_gradient=True)
+        data = prepare_data(self, x, y)
+        logits = [output.fused_activation is not None for output in state.outputs]
+        y_pred = self.forward(
+            data.inputs(slice(None)),
+            training=False,
+            logits=logits[0] if self.single_output else logits,
+        )
+        predictions = [y_pred] if self.single_output else y_pred
+        for output, prediction, target in zip(state.outputs, predictions, data.y, strict=True):
+            output.train_loss.forward(prediction, target)
+        return self.backward(training.output_gradients(state), input_gradient=True)
 
     # -- saving -----------------------------------------------------------------------------
 
@@ -338,3 +402,8 @@ def child_seed(seed: int | None, index: int) -> np.random.SeedSequence | None:
     if seed is None:
         return None
     return np.random.SeedSequence(seed, spawn_key=(index,))
+
+
+def _targets(data: Any) -> tuple[Any, Any]:
+    """(y, sample weights) of checked data, y as the model's outputs take it."""
+    return (data.y[0] if data.single_output else data.y), data.sample_weight

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from tinynn import losses, optimizers
+from tinynn import losses, metrics, optimizers
 from tinynn.registry import Registry
 from tinynn.runtime.archive import ModelFileError, read_archive, write_archive
 
@@ -75,15 +75,29 @@ def save_model(model: Any, path: str | os.PathLike, metadata: dict | None = None
             "optimizer_slots": [sorted(buffers) for buffers in saved["state"]],
             "optimizer_shapes": saved["shapes"],
             "optimizer_steps": saved["steps"],
-            "loss": losses.serialize(state.loss),
-            "metrics": state.metric_names
-            or [
-                spec if isinstance(spec, str) else getattr(spec, "__name__", str(spec))
-                for spec in state.metric_specs
-            ],
+            "loss": _serialized_losses(state),
+            "loss_weights": state.loss_weights,
+            "metrics": _metric_names(state.metric_specs),
             "backend": state.ops.NAME,
         }
     write_archive(path, config, arrays)
+
+
+def _metric_names(specs: Any) -> Any:
+    """The compiled metrics by name (a dict by output, or lists, as they were given)."""
+    if isinstance(specs, dict):
+        return {key: _metric_names(value) for key, value in specs.items()}
+    if isinstance(specs, list | tuple):
+        return [_metric_names(spec) for spec in specs]
+    return specs if isinstance(specs, str) else metrics.name_of(specs)
+
+
+def _serialized_losses(state: Any) -> Any:
+    """The compiled loss: one serialized loss, or a list of them, one per output."""
+    if not state.outputs:
+        return losses.serialize(losses.get(state.loss_spec))
+    found = [losses.serialize(output.loss) for output in state.outputs]
+    return found[0] if len(found) == 1 else found
 
 
 def _weight_arrays(model: Any, params: list[np.ndarray]) -> dict[str, np.ndarray]:
@@ -160,7 +174,8 @@ def _restore_compile(model: Any, compiled: dict, arrays: dict[str, np.ndarray]) 
     try:
         model.compile(
             optimizer=optimizers.get(compiled["optimizer"]),
-            loss=losses.get(compiled["loss"]),
+            loss=compiled["loss"],
+            loss_weights=compiled.get("loss_weights"),
             metrics=compiled.get("metrics", []),
             backend=compiled.get("backend", "auto"),
         )

@@ -110,20 +110,19 @@ class TrainState:
         names = [layer.name for layer in layers]
         loss_list = _per_output(self.loss_spec, names, "loss")
         weights = _per_output(self.loss_weights, names, "loss_weights", default=1.0)
+        metric_lists = _metrics_per_output(self.metric_specs, names)
         self.outputs = []
-        for name, layer, shape, spec, weight in zip(
-            names, layers, shapes, loss_list, weights, strict=True
+        for name, layer, shape, spec, weight, specs in zip(
+            names, layers, shapes, loss_list, weights, metric_lists, strict=True
         ):
             loss = losses.get(spec)
             train_loss, fused = losses.fuse_output_activation(loss, layer)
             train_loss.ops = self.ops
             output = OutputState(name, loss, float(weight), train_loss, fused)
             output.metric_names = [
-                s if isinstance(s, str) else metrics_module.name_of(s) for s in self.metric_specs
+                s if isinstance(s, str) else metrics_module.name_of(s) for s in specs
             ]
-            output.metrics = [
-                metrics_module.resolve(s, loss.name, shape) for s in self.metric_specs
-            ]
+            output.metrics = [metrics_module.resolve(s, loss.name, shape) for s in specs]
             self.outputs.append(output)
         for layer in model.layers:
             layer.ops = self.ops
@@ -149,6 +148,24 @@ def _single_loss(spec: Any) -> losses.Loss:
     ):
         raise ValueError("this model has several losses; read them from train_state.outputs")
     return losses.get(spec)
+
+
+def _metrics_per_output(specs: Any, names: Sequence[str]) -> list[list[Any]]:
+    """Metrics for each output: one list for all, a list of lists in output order, or a dict
+    by output name (outputs it does not name get none)."""
+    if isinstance(specs, dict):
+        unknown = sorted(set(specs) - set(names))
+        if unknown:
+            raise ValueError(f"metrics name outputs {unknown}; the outputs are {list(names)}")
+        return [_as_metric_list(specs.get(name, [])) for name in names]
+    specs = list(specs)
+    if len(names) > 1 and len(specs) == len(names) and all(isinstance(s, list) for s in specs):
+        return [list(s) for s in specs]
+    return [specs for _ in names]
+
+
+def _as_metric_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else [value]
 
 
 def _per_output(spec: Any, names: Sequence[str], what: str, default: Any = None) -> list[Any]:

@@ -24,6 +24,7 @@ import numpy as np
 from tinynn import initializers
 from tinynn.kernels import numpy_ops
 from tinynn.parameters import ParameterStore
+from tinynn.seeding import new_generator
 from tinynn.workspace import borrow
 
 Shape = tuple[int, ...]
@@ -83,7 +84,7 @@ class Layer:
         self.name = name or _snake_case(type(self).__name__)
         self.dtype = check_dtype(dtype) if dtype is not None else None
         self.seed = seed
-        self.rng = np.random.default_rng(seed)
+        self.rng = new_generator(seed)
         self.store: ParameterStore | None = None
         self.ops = numpy_ops
         self.compute_input_grad = True
