@@ -10,7 +10,8 @@ import types
 import numpy as np
 import pytest
 
-from tinynn import optimizers, schedules
+from tinynn import optimizers
+from tinynn.optimizers import schedules
 from tinynn.kernels.numpy_ops import update_rules as numpy_optim
 from tinynn.optimizers import SGD, Adam, AdamW, RMSprop
 

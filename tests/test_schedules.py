@@ -6,8 +6,9 @@ import math
 import numpy as np
 import pytest
 
-from tinynn import optimizers, schedules
-from tinynn.schedules import CosineDecay, ExponentialDecay, StepDecay
+from tinynn import optimizers
+from tinynn.optimizers import schedules
+from tinynn.optimizers.schedules import CosineDecay, ExponentialDecay, StepDecay
 
 
 def test_step_decay_closed_form():
@@ -92,11 +93,18 @@ def test_serialize_round_trip(schedule):
 
 
 def test_registry_names_and_get_errors():
-    assert set(schedules.SCHEDULES) == {"StepDecay", "ExponentialDecay", "CosineDecay"}
+    assert set(schedules.SCHEDULES) == {
+        "StepDecay",
+        "ExponentialDecay",
+        "CosineDecay",
+        "InverseTimeDecay",
+        "PolynomialDecay",
+        "PiecewiseConstantDecay",
+    }
     built = schedules.deserialize({"class_name": "step_decay", "config": {
         "initial_learning_rate": 0.1, "decay_steps": 2, "decay_rate": 0.5}})  # fmt: skip
     assert isinstance(built, StepDecay)
-    with pytest.raises(ValueError, match="'CosineDecay', 'ExponentialDecay', 'StepDecay'"):
+    with pytest.raises(ValueError, match="'CosineDecay', 'ExponentialDecay', 'InverseTimeDecay'"):
         schedules.get({"class_name": "PolynomialDecay", "config": {}})
     with pytest.raises(ValueError, match="needs arguments"):
         schedules.get("cosine_decay")
@@ -123,3 +131,45 @@ def test_registry_names_and_get_errors():
 def test_bad_arguments_raise_with_the_value(make, bad):
     with pytest.raises(ValueError, match=bad):
         make()
+
+
+# --- Keras's other schedules, against their formulas written out ---------------------------
+
+
+def test_keras_spellings_are_reachable_from_optimizers():
+    import tinynn
+
+    assert tinynn.optimizers.schedules.ExponentialDecay is ExponentialDecay
+    assert tinynn.schedules is tinynn.optimizers.schedules
+
+
+def test_inverse_time_decay():
+    from tinynn.optimizers.schedules import InverseTimeDecay
+
+    smooth = InverseTimeDecay(0.1, decay_steps=10, decay_rate=0.5)
+    assert smooth(15) == pytest.approx(0.1 / (1 + 0.5 * 1.5))
+    stairs = InverseTimeDecay(0.1, decay_steps=10, decay_rate=0.5, staircase=True)
+    assert stairs(15) == pytest.approx(0.1 / (1 + 0.5 * 1))
+
+
+def test_polynomial_decay_with_and_without_cycles():
+    from tinynn.optimizers.schedules import PolynomialDecay
+
+    schedule = PolynomialDecay(0.1, decay_steps=10, end_learning_rate=0.01, power=2.0)
+    assert schedule(0) == pytest.approx(0.1)
+    assert schedule(5) == pytest.approx(0.09 * 0.25 + 0.01)
+    assert schedule(50) == pytest.approx(0.01)
+    cycled = PolynomialDecay(0.1, decay_steps=10, end_learning_rate=0.0, cycle=True)
+    assert cycled(15) == pytest.approx(0.1 * (1 - 15 / 20))
+
+
+def test_piecewise_constant_decay_follows_keras_boundaries():
+    from tinynn.optimizers.schedules import PiecewiseConstantDecay
+
+    schedule = PiecewiseConstantDecay([10, 20], [1.0, 0.5, 0.1])
+    assert [schedule(s) for s in (0, 10, 11, 20, 21)] == [1.0, 1.0, 0.5, 0.5, 0.1]
+    assert schedules.deserialize(schedules.serialize(schedule))(15) == 0.5
+    with pytest.raises(ValueError, match="one more entry"):
+        PiecewiseConstantDecay([10], [1.0])
+    with pytest.raises(ValueError, match="must increase"):
+        PiecewiseConstantDecay([20, 10], [1.0, 0.5, 0.1])

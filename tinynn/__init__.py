@@ -24,9 +24,9 @@ from tinynn import (
     pretrained,
     regularizers,
     runtime,
-    schedules,
     utils,
 )
+from tinynn.optimizers import schedules
 from tinynn.layers import Input
 from tinynn.models import Model, Sequential, clone_model, load_model
 

@@ -19,7 +19,8 @@ import os
 import time
 from typing import Any
 
-from tinynn import optimizers, schedules
+from tinynn import optimizers
+from tinynn.optimizers import schedules
 from tinynn.cli import architectures, arguments, data, report
 from tinynn.kernels import BACKENDS
 from tinynn.saving import save_model

@@ -31,12 +31,32 @@ def normalize_pair(value: Any, name: str) -> tuple[int, int]:
     return pair
 
 
-def normalize_padding(padding: Any) -> str:
-    """ "valid" or "same" (any case); ValueError listing both otherwise."""
-    name = padding.lower() if isinstance(padding, str) else padding
-    if name not in PADDINGS:
-        raise ValueError(f"padding must be one of {PADDINGS}, got {padding!r}")
-    return name
+def normalize_padding(padding: Any) -> str | tuple[int, int, int, int]:
+    """ "valid" or "same" (any case), as in Keras; or explicit pads, as PyTorch gives them:
+    n, (h, w) or ((top, bottom), (left, right)), returned as (top, bottom, left, right).
+    ValueError naming the accepted forms otherwise."""
+    if isinstance(padding, str):
+        if padding.lower() in PADDINGS:
+            return padding.lower()
+    else:
+        from tinynn.layers.padding import normalize_pads
+
+        try:
+            return normalize_pads(padding)
+        except ValueError:
+            pass
+    raise ValueError(
+        f"padding must be one of {PADDINGS}, n, (h, w) or ((top, bottom), (left, right)); "
+        f"got {padding!r}"
+    )
+
+
+def padding_config(padding: str | tuple[int, int, int, int]) -> Any:
+    """The padding as a config value: the name, or [[top, bottom], [left, right]]."""
+    if isinstance(padding, str):
+        return padding
+    top, bottom, left, right = padding
+    return [[top, bottom], [left, right]]
 
 
 def conv_geometry(
@@ -53,11 +73,20 @@ def conv_geometry(
         "same":   Ho = ⌈H / s⌉; the total padding (Ho − 1)·s + k_eff − H is split with the
                   extra pixel at the bottom/right (PyTorch pads symmetrically and has no
                   "same" for strides > 1; the two agree whenever the total is even).
+        explicit pads (top, bottom, left, right), as PyTorch's padding=:
+                  Ho = ⌊(H + top + bottom − k_eff) / s⌋ + 1
     """
     out_hw, pads = [], []
-    for size, k, s, d in zip(input_hw, kernel_size, strides, dilation, strict=True):
+    explicit = padding if not isinstance(padding, str) else None
+    for axis, (size, k, s, d) in enumerate(
+        zip(input_hw, kernel_size, strides, dilation, strict=True)
+    ):
         span = d * (k - 1) + 1
-        if padding == "same":
+        if explicit is not None:
+            before, after = explicit[2 * axis], explicit[2 * axis + 1]
+            out = (size + before + after - span) // s + 1
+            pads += [before, after]
+        elif padding == "same":
             out = math.ceil(size / s)
             total = max((out - 1) * s + span - size, 0)
             pads += [total // 2, total - total // 2]
@@ -67,7 +96,8 @@ def conv_geometry(
         if out <= 0:
             raise ValueError(
                 f"input size {input_hw} is smaller than the kernel/pool window {kernel_size} "
-                f"(dilation {dilation}) with padding='valid'; use padding='same' or a larger input"
+                f"(dilation {dilation}) with padding={padding!r}; use padding='same' or a "
+                "larger input"
             )
         out_hw.append(out)
     return (out_hw[0], out_hw[1]), (pads[0], pads[1], pads[2], pads[3])
@@ -238,7 +268,7 @@ class Conv2D(Layer):
             "filters": self.filters,
             "kernel_size": list(self.kernel_size),
             "strides": list(self.strides),
-            "padding": self.padding,
+            "padding": padding_config(self.padding),
             "dilation_rate": list(self.dilation_rate),
             "activation": activations.serialize(self.activation),
             "use_bias": self.use_bias,

@@ -13,7 +13,13 @@ import numpy as np
 
 from tinynn import activations, initializers, regularizers
 from tinynn.layers.activation import activation_backward, activation_forward
-from tinynn.layers.conv import check_image_shape, conv_geometry, normalize_padding, normalize_pair
+from tinynn.layers.conv import (
+    check_image_shape,
+    conv_geometry,
+    normalize_padding,
+    normalize_pair,
+    padding_config,
+)
 from tinynn.layers.dense import dense_step_backward, dense_step_forward
 from tinynn.layers.layer import Layer, Shape
 
@@ -111,7 +117,7 @@ class _Depthwise(Layer):
             **super().get_config(),
             "kernel_size": list(self.kernel_size),
             "strides": list(self.strides),
-            "padding": self.padding,
+            "padding": padding_config(self.padding),
             "depth_multiplier": self.depth_multiplier,
             "dilation_rate": list(self.dilation_rate),
             "activation": activations.serialize(self.activation),

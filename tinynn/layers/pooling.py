@@ -6,7 +6,13 @@ from typing import Any
 
 import numpy as np
 
-from tinynn.layers.conv import check_image_shape, conv_geometry, normalize_padding, normalize_pair
+from tinynn.layers.conv import (
+    check_image_shape,
+    conv_geometry,
+    normalize_padding,
+    normalize_pair,
+    padding_config,
+)
 from tinynn.layers.layer import Layer, Shape
 
 
@@ -49,7 +55,7 @@ class _Pooling2D(Layer):
             **super().get_config(),
             "pool_size": list(self.pool_size),
             "strides": list(self.strides),
-            "padding": self.padding,
+            "padding": padding_config(self.padding),
         }
 
 

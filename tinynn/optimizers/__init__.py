@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tinynn.optimizers import schedules
 from tinynn.optimizers.adam import Adam, AdamW
 from tinynn.optimizers.optimizer import Optimizer
 from tinynn.optimizers.rmsprop import RMSprop
@@ -52,5 +53,6 @@ __all__ = [
     "RMSprop",
     "get",
     "register",
+    "schedules",
     "serialize",
 ]

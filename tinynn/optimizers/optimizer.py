@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from tinynn import schedules
+from tinynn.optimizers import schedules
 from tinynn.kernels.numpy_ops import update_rules as numpy_optim
 from tinynn.optimizers.param_state import Group, ParamState, plan_groups
 

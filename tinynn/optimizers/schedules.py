@@ -1,4 +1,5 @@
-"""Learning-rate schedules: plain functions of the optimizer's step counter.
+"""Learning-rate schedules: plain functions of the optimizer's step counter, as
+``keras.optimizers.schedules`` spells them (``tinynn.optimizers.schedules``).
 
 A schedule is passed as an optimizer's ``learning_rate``; the optimizer calls
 ``schedule(optimizer.iterations)`` before every step, so step 0 is the first update::
@@ -173,9 +174,111 @@ class CosineDecay(LearningRateSchedule):
         }
 
 
+class InverseTimeDecay(LearningRateSchedule):
+    """lr = initial / (1 + decay_rate · step / decay_steps) (Keras's formula; with
+    ``staircase`` the ratio step / decay_steps is floored)."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False):
+        _check_number("initial_learning_rate", initial_learning_rate, low=0.0)
+        _check_int("decay_steps", decay_steps, low=1)
+        _check_number("decay_rate", decay_rate, low=0.0)
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.decay_steps = int(decay_steps)
+        self.decay_rate = float(decay_rate)
+        self.staircase = bool(staircase)
+
+    def _value(self, step: int) -> float:
+        ratio = step // self.decay_steps if self.staircase else step / self.decay_steps
+        return self.initial_learning_rate / (1 + self.decay_rate * ratio)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "decay_rate": self.decay_rate,
+            "staircase": self.staircase,
+        }
+
+
+class PolynomialDecay(LearningRateSchedule):
+    """lr = (initial − end) · (1 − step / decay_steps)^power + end, and ``end`` after
+    decay_steps (Keras's formula). With ``cycle`` the horizon grows to the next multiple of
+    decay_steps instead, so the rate decays again from a restart."""
+
+    def __init__(
+        self, initial_learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0, cycle=False
+    ):
+        _check_number("initial_learning_rate", initial_learning_rate, low=0.0)
+        _check_int("decay_steps", decay_steps, low=1)
+        _check_number("end_learning_rate", end_learning_rate, low=0.0)
+        _check_number("power", power, low=0.0)
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.decay_steps = int(decay_steps)
+        self.end_learning_rate = float(end_learning_rate)
+        self.power = float(power)
+        self.cycle = bool(cycle)
+
+    def _value(self, step: int) -> float:
+        horizon = self.decay_steps
+        if self.cycle:
+            horizon *= max(1, math.ceil(step / self.decay_steps))
+        fraction = 1 - min(step, horizon) / horizon
+        span = self.initial_learning_rate - self.end_learning_rate
+        return span * fraction**self.power + self.end_learning_rate
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "end_learning_rate": self.end_learning_rate,
+            "power": self.power,
+            "cycle": self.cycle,
+        }
+
+
+class PiecewiseConstantDecay(LearningRateSchedule):
+    """lr = values[i] for boundaries[i−1] < step ≤ boundaries[i] (Keras's rule: values[0] up
+    to and including boundaries[0], the last value after the last boundary)."""
+
+    def __init__(self, boundaries, values):
+        boundaries, values = list(boundaries), list(values)
+        if len(values) != len(boundaries) + 1:
+            raise ValueError(
+                f"values must have one more entry than boundaries; got {len(values)} values "
+                f"for {len(boundaries)} boundaries"
+            )
+        for boundary in boundaries:
+            _check_int("boundary", boundary, low=0)
+        if boundaries != sorted(boundaries):
+            raise ValueError(f"boundaries must increase, got {boundaries}")
+        for value in values:
+            _check_number("value", value, low=0.0)
+        self.boundaries = [int(b) for b in boundaries]
+        self.values = [float(v) for v in values]
+
+    def _value(self, step: int) -> float:
+        for boundary, value in zip(self.boundaries, self.values, strict=False):
+            if step <= boundary:
+                return value
+        return self.values[-1]
+
+    def get_config(self) -> dict[str, Any]:
+        return {"boundaries": self.boundaries, "values": self.values}
+
+
 SCHEDULES = Registry(
     "learning-rate schedule",
-    {cls.__name__: cls for cls in (StepDecay, ExponentialDecay, CosineDecay)},
+    {
+        cls.__name__: cls
+        for cls in (
+            StepDecay,
+            ExponentialDecay,
+            CosineDecay,
+            InverseTimeDecay,
+            PolynomialDecay,
+            PiecewiseConstantDecay,
+        )
+    },
     base=LearningRateSchedule,
 )
 
