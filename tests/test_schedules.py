@@ -105,13 +105,15 @@ def test_registry_names_and_get_errors():
         "initial_learning_rate": 0.1, "decay_steps": 2, "decay_rate": 0.5}})  # fmt: skip
     assert isinstance(built, StepDecay)
     with pytest.raises(ValueError, match="'CosineDecay', 'ExponentialDecay', 'InverseTimeDecay'"):
-        schedules.get({"class_name": "PolynomialDecay", "config": {}})
+        schedules.get({"class_name": "CosineDecayRestarts", "config": {}})
     with pytest.raises(ValueError, match="needs arguments"):
         schedules.get("cosine_decay")
     with pytest.raises(ValueError, match="StepDecay"):
         schedules.get(None)
     with pytest.raises(ValueError, match="class_name"):
         schedules.deserialize({"config": {}})
+    with pytest.raises(ValueError, match="PolynomialDecay.*does not fit.*decay_steps"):
+        schedules.get({"class_name": "PolynomialDecay", "config": {"initial_learning_rate": 1}})
 
 
 @pytest.mark.parametrize(

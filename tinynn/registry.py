@@ -142,7 +142,13 @@ class Registry(MutableMapping):
         config = spec.get("config", {})
         if not isinstance(config, dict):
             raise ValueError(f"{self.kind} {spec['class_name']!r} has no config dict")
-        return self.lookup(spec["class_name"]).from_config(dict(config))
+        cls = self.lookup(spec["class_name"])
+        try:
+            return cls.from_config(dict(config))
+        except TypeError as error:  # missing or unknown constructor arguments
+            raise ValueError(
+                f"{self.kind} {spec['class_name']!r}: the config does not fit: {error}"
+            ) from None
 
     def resolve(self, identifier: Any) -> Any:
         """An instance from an instance (returned as it is), a name or a serialized dict.
