@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 
 from tinynn import optimizers
-from tinynn.optimizers import schedules
 from tinynn.kernels.numpy_ops import update_rules as numpy_optim
-from tinynn.optimizers import SGD, Adam, AdamW, RMSprop
+from tinynn.optimizers import SGD, Adam, AdamW, RMSprop, schedules
 
 SHAPES = [(3, 4), (4,), (2, 3, 2)]
 

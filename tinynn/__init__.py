@@ -26,9 +26,9 @@ from tinynn import (
     runtime,
     utils,
 )
-from tinynn.optimizers import schedules
 from tinynn.layers import Input
 from tinynn.models import Model, Sequential, clone_model, load_model
+from tinynn.optimizers import schedules
 
 __version__ = "0.1.0"
 

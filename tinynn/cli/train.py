@@ -20,9 +20,9 @@ import time
 from typing import Any
 
 from tinynn import optimizers
-from tinynn.optimizers import schedules
 from tinynn.cli import architectures, arguments, data, report
 from tinynn.kernels import BACKENDS
+from tinynn.optimizers import schedules
 from tinynn.saving import save_model
 
 # Defaults per --model, measured on digits (stratified split, test size 0.2, seeds 0..19):

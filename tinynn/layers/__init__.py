@@ -26,7 +26,7 @@ from tinynn.layers.merging import Add, Average, Concatenate, Merge, Multiply, Su
 from tinynn.layers.normalization import BatchNormalization, LayerNormalization
 from tinynn.layers.padding import ZeroPadding2D
 from tinynn.layers.pooling import AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D
-from tinynn.layers.reshape import Flatten, Identity, Reshape
+from tinynn.layers.reshape import Flatten, Identity, Permute, Reshape
 from tinynn.layers.residual import Residual, basic_block
 from tinynn.layers.symbolic import Input, InputLayer, SymbolicTensor
 from tinynn.registry import Registry
@@ -48,6 +48,7 @@ LAYERS = Registry(
             Dropout,
             Flatten,
             Reshape,
+            Permute,
             Identity,
             Conv2D,
             DepthwiseConv2D,
@@ -115,6 +116,7 @@ __all__ = [
     "Merge",
     "Multiply",
     "Normalization",
+    "Permute",
     "RandomCrop",
     "RandomFlip",
     "RandomRotation",

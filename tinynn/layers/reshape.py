@@ -1,4 +1,5 @@
-"""Flatten, Reshape and Identity: change the sample shape (or nothing), keep the data."""
+"""Flatten, Reshape, Permute and Identity: change the sample shape (or nothing), keep the
+data."""
 
 from __future__ import annotations
 
@@ -65,6 +66,38 @@ class Reshape(Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "target_shape": list(self.target_shape)}
+
+
+class Permute(Layer):
+    """Reorder the axes of each sample, as ``np.transpose`` (Keras's ``Permute``: ``dims``
+    counts the sample's axes from 1, the batch axis staying first). ``Permute((3, 1, 2))``
+    turns NHWC feature maps into NCHW, the order PyTorch flattens them in.
+    dL/dx = dL/dy with the inverse permutation."""
+
+    def __init__(self, dims: Shape, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        dims = tuple(int(d) for d in dims)
+        if sorted(dims) != list(range(1, len(dims) + 1)):
+            raise ValueError(f"dims must be a permutation of 1..{len(dims)}, got {dims}")
+        self.dims = dims
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        if len(input_shape) != len(self.dims):
+            raise ValueError(
+                f"{self.name}: dims {self.dims} need samples of rank {len(self.dims)}, got "
+                f"{tuple(input_shape)}"
+            )
+        return tuple(input_shape[d - 1] for d in self.dims)
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        return np.ascontiguousarray(self._prepare_input(x).transpose(0, *self.dims))
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        inverse = np.argsort((0, *self.dims))
+        return np.ascontiguousarray(grad_output.transpose(*inverse))
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "dims": list(self.dims)}
 
 
 class Identity(Layer):

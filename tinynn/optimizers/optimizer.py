@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from tinynn.optimizers import schedules
 from tinynn.kernels.numpy_ops import update_rules as numpy_optim
+from tinynn.optimizers import schedules
 from tinynn.optimizers.param_state import Group, ParamState, plan_groups
 
 Pairs = Iterable[tuple[np.ndarray, np.ndarray]]
