@@ -96,11 +96,11 @@ def test_unsupported_layers_and_bad_files_are_named(keras, tmp_path):
     with pytest.raises(UnsupportedError, match=r"layer 'lstm\w*' of type LSTM"):
         from_keras(tmp_path / "lstm.keras")
     (tmp_path / "junk.keras").write_bytes(b"not a zip")
-    with pytest.raises(ValueError, match="not a Keras 3 .keras file"):
+    with pytest.raises(ValueError, match=r"not a Keras 3 \.keras file"):
         from_keras(tmp_path / "junk.keras")
     with zipfile.ZipFile(tmp_path / "empty.keras", "w") as archive:
         archive.writestr("metadata.json", "{}")
-    with pytest.raises(ValueError, match="not a Keras 3 .keras file"):
+    with pytest.raises(ValueError, match=r"not a Keras 3 \.keras file"):
         from_keras(tmp_path / "empty.keras")
     with pytest.raises(FileNotFoundError):
         from_keras(tmp_path / "absent.keras")

@@ -112,7 +112,7 @@ def test_registry_names_and_get_errors():
         schedules.get(None)
     with pytest.raises(ValueError, match="class_name"):
         schedules.deserialize({"config": {}})
-    with pytest.raises(ValueError, match="PolynomialDecay.*does not fit.*decay_steps"):
+    with pytest.raises(ValueError, match=r"PolynomialDecay.*does not fit.*decay_steps"):
         schedules.get({"class_name": "PolynomialDecay", "config": {"initial_learning_rate": 1}})
 
 

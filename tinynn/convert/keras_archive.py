@@ -142,7 +142,7 @@ def _build(entries: list[dict], sequential: bool, model_config: dict) -> dict[st
         else:
             raise ValueError("the model config's layer calls refer to tensors never made")
         waiting.remove(item)
-        layer, node = item
+        layer = item[0]
         args = [made[src][call] for src, call, _ in histories]
         many = getattr(layer, "takes_list", False)
         made.setdefault(layer.name, []).append(call_symbolic(layer, args if many else args[0]))
