@@ -12,6 +12,7 @@ the model API follows Keras, so ``import tinynn as keras`` runs Keras-style scri
 
 from tinynn import (
     activations,
+    applications,
     callbacks,
     datasets,
     gradcheck,
@@ -37,6 +38,7 @@ __all__ = [
     "Model",
     "Sequential",
     "activations",
+    "applications",
     "callbacks",
     "clone_model",
     "datasets",
