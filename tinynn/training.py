@@ -128,6 +128,8 @@ def fit(
     callback_list.on_train_begin()
     for epoch in range(initial_epoch, epochs):
         callback_list.on_epoch_begin(epoch)
+        # Read again each epoch: a callback may have grown the model (``GrowOnPlateau``).
+        state = tracker.state = model.require_compiled()
         order = model.rng.permutation(n) if shuffle else np.arange(n)
         tracker.reset(data.targets(order))
         with state.lend_buffers(model):

@@ -11,6 +11,7 @@ from tinynn.callbacks.callback_list import CallbackList
 from tinynn.callbacks.checkpoint import ModelCheckpoint
 from tinynn.callbacks.csv_logger import CSVLogger
 from tinynn.callbacks.early_stopping import EarlyStopping
+from tinynn.callbacks.grow_on_plateau import GrowOnPlateau
 from tinynn.callbacks.history import History
 from tinynn.callbacks.layer_stats import LayerStatistics
 from tinynn.callbacks.learning_rate import LearningRateScheduler, ReduceLROnPlateau
@@ -22,6 +23,7 @@ __all__ = [
     "Callback",
     "CallbackList",
     "EarlyStopping",
+    "GrowOnPlateau",
     "History",
     "LayerStatistics",
     "LearningRateScheduler",
