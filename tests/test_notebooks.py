@@ -16,9 +16,9 @@ TIMEOUT_SECONDS = 120  # per notebook; each takes a few seconds on two cores
 nbformat = pytest.importorskip("nbformat")
 
 
-def test_all_eight_notebooks_are_there():
+def test_all_ten_notebooks_are_there():
     names = [path.stem for path in NOTEBOOKS]
-    assert [name[:2] for name in names] == ["01", "02", "03", "04", "05", "06", "07", "08"], names
+    assert [name[:2] for name in names] == [f"{i:02}" for i in range(1, 11)], names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])

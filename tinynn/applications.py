@@ -27,6 +27,9 @@ from typing import Any
 from tinynn import layers
 from tinynn.layers.symbolic import Input, SymbolicTensor
 
+#: Batch normalization's moving-average momentum: PyTorch's default (Keras's 0.99 suits long
+#: trainings; after a few hundred steps its statistics still lag the weights).
+BN_MOMENTUM = 0.9
 #: MobileNetV2's blocks for small images: (expansion t, channels c, repeats n, first stride s).
 SMALL_MOBILENET = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 2, 2), (6, 64, 2, 1))
 
@@ -97,7 +100,7 @@ def _conv_bn(x, filters, kernel, strides, seed, activation=None, name="conv"):
         name=f"{name}_conv",
         seed=seed,
     )(x)
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
     if activation == "relu6":
         return layers.ReLU(max_value=6, name=f"{name}_relu6")(x)
     if activation == "relu":
@@ -129,7 +132,7 @@ def _inverted_residual(x: SymbolicTensor, t, filters, strides, seeds, name) -> S
         seed=next(seeds),
     )(h)
     h = layers.ReLU(max_value=6, name=f"{name}_depthwise_relu6")(
-        layers.BatchNormalization(name=f"{name}_depthwise_bn")(h)
+        layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_depthwise_bn")(h)
     )
     h = _conv_bn(h, filters, 1, 1, next(seeds), name=f"{name}_project")  # linear bottleneck
     if strides == 1 and channels == filters:

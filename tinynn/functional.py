@@ -98,6 +98,26 @@ class Functional(Model):
         return [self.tensors[i].layer for i in self.output_indices]
 
     @property
+    def inputs(self) -> list[SymbolicTensor]:
+        """The input tensors: call more layers on a model's tensors to build on it (Keras)."""
+        return [self.tensors[i] for i in self.input_indices]
+
+    @property
+    def outputs(self) -> list[SymbolicTensor]:
+        return [self.tensors[i] for i in self.output_indices]
+
+    @property
+    def input(self) -> Any:
+        """The input tensor (a list for several inputs), as Keras's ``model.input``."""
+        return self.inputs[0] if self.single_input else self.inputs
+
+    @property
+    def output(self) -> Any:
+        """The output tensor (a list for several), as Keras's ``model.output``: a new head on
+        a trained body is ``Model(body.input, layers.Dense(5)(body.output))``."""
+        return self.outputs[0] if self.single_output else self.outputs
+
+    @property
     def input_names(self) -> list[str]:
         return [layer.name for layer in self.input_layers]
 
