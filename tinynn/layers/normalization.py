@@ -42,6 +42,7 @@ class _Normalization(Layer):
             "beta": regularizers.get(beta_regularizer) if self.center else None,
         }
         self._xhat: np.ndarray | None = None
+        self._x_fixed: np.ndarray | None = None
         self._inv_std: np.ndarray | None = None
         self._stats_axis: int | None = None
 
@@ -66,6 +67,9 @@ class _Normalization(Layer):
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray | None:
         """dL/dy -> dL/dx; fills grads["gamma"] and grads["beta"] (see normalize_backward)."""
+        if self._xhat is None and self._stats_axis is None and self._x_fixed is not None:
+            mean = self.state["moving_mean"]  # inference: x̂ was not needed until now
+            self._xhat = (self._x_fixed - mean) * self._inv_std
         if self._xhat is None:
             raise RuntimeError(f"{self.name}.backward called before forward")
         grad = np.asarray(grad_output, dtype=self.dtype).reshape(self._xhat.shape)
@@ -196,9 +200,23 @@ class BatchNormalization(_Normalization):
             self.state["moving_variance"] += (1.0 - self.momentum) * var
             self._stats_axis = 0
         else:
-            mean, var = self.state["moving_mean"], self.state["moving_variance"]
-            self._stats_axis = None
+            return self._normalize_fixed(x2d).reshape(x.shape)
         return self._normalize(x2d, mean, var).reshape(x.shape)
+
+    def _normalize_fixed(self, x2d: np.ndarray) -> np.ndarray:
+        """Inference: with fixed statistics the layer is the affine map y = x · s + t, with
+        s = γ/√(σ² + ε) and t = β − μ·s: two passes over x. x̂, which only the gradient of γ
+        needs, is computed in backward if it is asked for."""
+        mean, var = self.state["moving_mean"], self.state["moving_variance"]
+        gamma, beta = self.params.get("gamma"), self.params.get("beta")
+        inv_std = 1.0 / np.sqrt(var + self.epsilon)
+        scale = inv_std if gamma is None else gamma * inv_std
+        shift = -mean * scale if beta is None else beta - mean * scale
+        y = np.multiply(x2d, scale, out=self._buffer("y", x2d.shape))
+        y += shift
+        self._stats_axis, self._inv_std, self._xhat = None, inv_std, None
+        self._x_fixed = x2d
+        return y
 
     def get_config(self) -> dict[str, Any]:
         return {
