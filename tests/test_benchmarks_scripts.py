@@ -26,6 +26,7 @@ sys.path.insert(0, str(BENCHMARKS))
 
 import bench_conv  # noqa: E402
 import bench_depth  # noqa: E402
+import bench_imported  # noqa: E402
 import bench_kernels  # noqa: E402
 import bench_predict  # noqa: E402
 import bench_train  # noqa: E402
@@ -33,9 +34,18 @@ import epochs  # noqa: E402
 import peers  # noqa: E402
 import targets  # noqa: E402
 from numpy_references import NumpyReference  # noqa: E402
+from torchvision_models import import_torchvision  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-SCRIPTS = ["bench_train", "bench_kernels", "bench_depth", "bench_predict", "bench_conv", "latency"]
+SCRIPTS = [
+    "bench_train",
+    "bench_kernels",
+    "bench_depth",
+    "bench_predict",
+    "bench_conv",
+    "bench_imported",
+    "latency",
+]
 
 
 def read_results(folder: Path, name: str) -> tuple[dict, list[dict]]:
@@ -251,6 +261,27 @@ def test_depth_script_adds_the_depth_target(tmp_path, no_numba, capsys):
     ]
     checks = bench_depth.check_targets(rows, ["numpy", "numba"])
     assert [check["status"] for check in checks] == ["MISS", "PASS"]
+
+
+def test_imported_quick_times_both_converted_models_against_torch(tmp_path, capsys):
+    import_torchvision()  # or skip, naming what is missing
+    argv = ["--quick", "--batch", "1", "--backends", "numpy", "--out", str(tmp_path)]
+    assert bench_imported.main(argv) == 0
+    payload = json.loads((tmp_path / "imported.json").read_text())
+    check_machine(payload)
+    systems = {(row["model"], row["system"]): row for row in payload["rows"]}
+    assert set(systems) == {
+        (model, system) for model in bench_imported.MODELS for system in ("tinynn-numpy", "torch")
+    }
+    assert all(row["status"] == "ok" and row["median_ms"] > 0 for row in systems.values())
+    assert systems[("resnet18", "torch")]["ratio_torch"] == 1.0
+    assert set(payload["breakdown_s"]["resnet18"]) >= {"Conv2D", "BatchNormalization"}
+    assert "targets (from the extensibility issue):" in capsys.readouterr().out
+
+
+def test_imported_without_torch_says_so(tmp_path, no_peers, capsys):
+    assert bench_imported.main(["--quick", "--out", str(tmp_path)]) == 1
+    assert "PyTorch is not installed" in capsys.readouterr().err
 
 
 def test_predict_quick_reports_missing_torch(tmp_path, no_numba, no_peers, capsys):
