@@ -152,14 +152,15 @@ class DataParallel:
         rank's gradient counts 1/N: the mean of the ranks' gradients, as in Horovod.
         """
         share = self._take_share()
-        total = np.array([share * loss])
-        request = self.comm.Iallreduce(self.MPI.IN_PLACE, total, op=self.MPI.SUM)
         for _, grads, _ in self._gradient_runs(model):
             if self._scale_gradients:
                 grads *= share
             self._in_place(grads, self._sum)
         self._scale_gradients = False
-        request.Wait()
+        # The loss last, blocking: measured on 2 ranks, a non-blocking Iallreduce of it left
+        # pending across the gradients' Allreduce cost ~0.1 ms more per step (bench_scaling).
+        total = np.array([share * loss])
+        self._sum(total)
         return float(total[0])
 
     def collect(self, local: np.ndarray, out: np.ndarray) -> None:
