@@ -8,14 +8,17 @@ The job is a JSON dict; rank 0 writes its measurements (seconds, every repeat) t
     {"kind": "allreduce", "sizes": [...], "repeats": 20}
         the bare mpi4py floor: Allreduce(IN_PLACE) and Iallreduce + Wait of float32 buffers,
         and NumPy's a += b on them (the arithmetic of a reduction, per byte);
+    {"kind": "reduce", "models": {"name": [784, ...]}, "repeats": {"name": n}, "warmup": n}
+        DataParallel.reduce_gradients against the bare Allreduce of the same bytes, with no
+        computation between them;
     {"kind": "steps", "models": {"name": [784, ...]}, "batches": [...],
      "repeats": {"name": n}, "warmup": n, "modes": [...]}
         training steps of each model at each global batch (each rank computes its slice), the
         modes taking turns step by step so that noise hits them alike:
           single    no distribution: train_step on the whole batch (one process only)
           split     DataParallel with a Barrier before reduce_gradients, which splits a step
-                    into compute, wait (the ranks' imbalance) and communication; then the bare
-                    Allreduce of as many bytes as the gradients, the floor, also after a Barrier
+                    into compute, wait (the ranks' imbalance) and communication, and the bare
+                    Allreduce of as many bytes as the gradients (the floor) beside it
           blocking  DataParallel as fit runs it: the whole step
           overlap   the same step, but each layer's gradients start a non-blocking Iallreduce
                     as soon as its backward is done (last layer first), all awaited before the
@@ -77,8 +80,10 @@ def build(sizes, seed=0):
 
 
 def timed_class(DataParallel):
-    """DataParallel whose reduce_gradients, while ``split`` is on, first waits in a Barrier
-    and records (wait, communication) in ``times``."""
+    """DataParallel whose reduce_gradients, while ``split`` is on, waits in a Barrier, then
+    runs itself and the bare Allreduce of as many bytes (the floor), each after a Barrier, in
+    turns first and second (so neither always follows the computation), and records
+    (wait, communication, floor) in ``times``."""
 
     class TimedDataParallel(DataParallel):
         split = False
@@ -86,14 +91,58 @@ def timed_class(DataParallel):
         def reduce_gradients(self, model, loss):
             if not self.split:
                 return super().reduce_gradients(model, loss)
+            if not hasattr(self, "floor"):
+                self.floor, self.times = np.zeros(model.count_params(), np.float32), []
             start = time.perf_counter()
             self.comm.Barrier()
-            synced = time.perf_counter()
+            waited = time.perf_counter() - start
+            floor_first = len(self.times) % 2 == 0
+            if floor_first:
+                floor = self.time_floor()
+            self.comm.Barrier()
+            start = time.perf_counter()
             result = super().reduce_gradients(model, loss)
-            self.times.append((synced - start, time.perf_counter() - synced))
+            communication = time.perf_counter() - start
+            if not floor_first:
+                floor = self.time_floor()
+            self.times.append((waited, communication, floor))
             return result
 
+        def time_floor(self):
+            self.comm.Barrier()
+            start = time.perf_counter()
+            self.comm.Allreduce(self.MPI.IN_PLACE, self.floor, op=self.MPI.SUM)
+            return time.perf_counter() - start
+
     return TimedDataParallel
+
+
+def reduce_job(job, comm, MPI, DataParallel):
+    """reduce_gradients against the bare Allreduce of as many bytes, back to back with no
+    computation between (so the ranks stay in step), in turns first and second."""
+    rows = []
+    for name, sizes in job["models"].items():
+        model = build(sizes)
+        dp = timed_class(DataParallel)(comm)
+        model.compile("sgd", "sparse_categorical_crossentropy", backend="numpy", distribution=dp)
+        model.build()
+        model.train_state.bind(model)
+        dp.split = True
+        for _ in range(job["warmup"] + job["repeats"][name]):
+            dp.shard(np.arange(2))
+            dp.reduce_gradients(model, 1.0)
+        _, communication, floor = zip(*dp.times[job["warmup"] :], strict=True)
+        runs = [grads.size for _, grads, _ in contiguous_runs(list(model.parameters()))]
+        rows.append(
+            {
+                "model": name,
+                "parameters": model.count_params(),
+                "runs": runs,
+                "reduce": list(communication),
+                "floor": list(floor),
+            }
+        )
+    return rows
 
 
 def overlapped_step(model, state, dp, MPI, x, y, layer_runs):
@@ -142,8 +191,6 @@ def measure_steps(job, name, sizes, batch, x, y, comm, MPI, DataParallel):
     state.bind(model)
     if dp is not None:
         dp.broadcast_weights(model)
-        dp.times = []
-        floor = np.zeros(model.count_params(), np.float32)
         layer_runs = [
             [grads for _, grads, _ in contiguous_runs(list(layer.parameters()))]
             for layer in model.layers
@@ -164,19 +211,15 @@ def measure_steps(job, name, sizes, batch, x, y, comm, MPI, DataParallel):
                 else:  # single, blocking or split: fit's own step
                     train_step(model, state, x, y)
             elapsed = time.perf_counter() - start
-            if mode == "split":
-                wait, communication = dp.times.pop()
-                comm.Barrier()
-                floor_start = time.perf_counter()
-                comm.Allreduce(MPI.IN_PLACE, floor, op=MPI.SUM)
-                floor_time = time.perf_counter() - floor_start
             if repeat < job["warmup"]:
                 continue
-            times[mode].append(elapsed)
-            if mode == "split":
+            if mode == "split":  # the step without the floor's time
+                wait, communication, floor = dp.times[-1]
+                elapsed -= floor
                 split["wait"].append(wait)
                 split["comm"].append(communication)
-                split["floor"].append(floor_time)
+                split["floor"].append(floor)
+            times[mode].append(elapsed)
     return {
         "model": name,
         "sizes": sizes,
@@ -199,6 +242,8 @@ def main(job_path: str, out_path: str) -> None:
         comm = MPI.COMM_WORLD
     if job["kind"] == "allreduce":
         rows = allreduce_job(job, comm, MPI)
+    elif job["kind"] == "reduce":
+        rows = reduce_job(job, comm, MPI, DataParallel)
     else:
         rows = steps_job(job, comm, MPI, DataParallel)
     if comm is None or comm.Get_rank() == 0:
