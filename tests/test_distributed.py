@@ -118,6 +118,29 @@ def test_save_writes_on_the_main_process_only(tmp_path):
     assert (tmp_path / "m.npz").exists()
 
 
+def test_python_dash_m_tinynn_is_the_command_line():
+    result = subprocess.run(
+        [sys.executable, "-m", "tinynn", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0 and result.stdout.startswith("tinynn ")
+
+
+@needs_mpi
+def test_one_process_with_data_parallel_trains_bit_for_bit_as_without(tmp_path):
+    """In this very process, MPI's world of one: the same arithmetic, nothing to sum."""
+    from tinynn.distributed import DataParallel
+
+    x, y = make_data("dense", 50, "float64")
+    weights = []
+    for distribution in (None, DataParallel()):
+        model = dense_model("float64", "l2")
+        model.compile("adam", "sparse_categorical_crossentropy", distribution=distribution)
+        model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+        weights.append(model.get_weights())
+    for alone, parallel in zip(*weights, strict=True):
+        np.testing.assert_array_equal(parallel, alone)
+
+
 # -- under mpiexec -n 2 ---------------------------------------------------------------------
 
 

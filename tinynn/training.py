@@ -9,8 +9,12 @@ One training step is the data path of the whole library, in plain method calls
     state.optimizer.step(model.parameters())          # (param, grad) pairs
 
 ``fit`` is short because callbacks do the bookkeeping (history, progress bar, early stopping,
-checkpoints) through Keras's fixed hook names. Data for a model with several inputs or outputs
-is a list (or a dict by layer name) of arrays; ``batches.Data`` holds it in one place.
+checkpoints, backups) through Keras's fixed hook names; where it stands (epoch, step, the
+epoch's order) is a ``FitProgress`` they can read, and a backup can move. Under a distribution
+(``tinynn.distributed.DataParallel``) every process runs this same loop on its slice of each
+batch (``shard``), and the steps and logs are those of the global batch. Data for a model
+with several inputs or outputs is a list (or a dict by layer name) of arrays; ``batches.Data``
+holds it in one place.
 """
 
 from __future__ import annotations

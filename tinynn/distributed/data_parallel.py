@@ -174,6 +174,8 @@ class DataParallel:
     def end_epoch(self, model: Any) -> None:
         """Average the layers' state (BatchNormalization's moving statistics) over the ranks,
         so that every rank ends the epoch with the same model."""
+        if self.size == 1:
+            return
         for layer in model.layers:
             for array in layer.state.values():
                 self._in_place(array, self._sum)
