@@ -55,6 +55,7 @@ from scaling_model import (
     STRONG_BATCH,
     WEAK_ROWS,
     fit_alpha_beta,
+    local_batches,
     parameter_count,
     predictions,
 )
@@ -168,6 +169,9 @@ def measure(args, mpiexec: str, models: dict, batches: list[int]) -> dict[str, A
     for threads in (1, 2):
         job = {"kind": "steps", **steps, **repeats, "modes": ["single"]}
         raw[f"1x{threads}"] = run_job(job, 1, threads, mpiexec)
+    # For the predictions: one rank's step at every local batch they need (1 thread).
+    job = {"kind": "steps", **steps, **repeats, "batches": local_batches(), "modes": ["single"]}
+    raw["compute"] = run_job(job, 1, 1, mpiexec)
     job = {"kind": "steps", **steps, **repeats, "modes": ["split", "blocking", "overlap"]}
     raw["2x1"] = run_job(job, 2, 1, mpiexec)
     job = {"kind": "steps", **steps, **repeats, "modes": ["blocking", "overlap"]}
@@ -271,12 +275,16 @@ def run(args: argparse.Namespace) -> int:
     steps, sweep, reduced = step_rows(raw), allreduce_rows(raw), reduce_rows(raw)
     fit = fit_alpha_beta(sweep)
     payload.update(raw=raw, alpha_beta=fit, machine=machine.machine_info(1))
+    compute = {name: {} for name in models}
+    for r in raw["compute"]:
+        compute[r["model"]][r["batch"]] = float(np.median(r["steps"]["single"]))
+    payload["compute_s"] = compute
     payload["rows"] = [
         *sweep,
         *reduced,
         *steps,
         *overlap_rows(raw),
-        *predictions(steps, fit, models),
+        *predictions(compute, fit, models),
     ]
     # The target, on reduce_gradients alone: inside a step on this oversubscribed 2-core
     # machine, whichever collective follows the computation also absorbs the scheduler's
@@ -340,6 +348,9 @@ def report(payload: dict, out_dir: str, markdown: bool) -> None:
         markdown,
     )
     print("\nPredicted scaling efficiency on a cluster (alpha-beta model):")
+    for model, steps in payload["compute_s"].items():
+        measured = ", ".join(f"{b}: {t * 1e3:.1f}" for b, t in sorted(steps.items()))
+        print(f"  one rank's step in ms at each local batch, {model}: {measured}")
     output.print_table(
         [r for r in rows if r["kind"] == "prediction" and r["ranks"] in PREDICTED_RANKS],
         [
@@ -384,8 +395,10 @@ def plot(payload: dict):
     steps_axis.set(ylabel="ms per step", title="Step time (this machine)")
     steps_axis.legend(fontsize="small")
     styles = {network: style for network, style in zip(NETWORKS, ("-", "--"), strict=True)}
+    series = 0
     for model in payload["settings"]["models"]:
         for scaling in (f"strong, batch {STRONG_BATCH}", f"weak, {WEAK_ROWS} rows per rank"):
+            color, series = f"C{series}", series + 1  # one colour per series, both networks
             for network in NETWORKS:
                 found = [
                     r
@@ -400,6 +413,7 @@ def plot(payload: dict):
                     [r["ranks"] for r in found],
                     [r["efficiency"] for r in found],
                     styles[network],
+                    color=color,
                     base=2,
                     label=label,
                 )

@@ -8,9 +8,10 @@ to predict the scaling efficiency of DataParallel on a cluster network.
     as NumPy's a += b).
 
     One step on p ranks at global batch B: compute(B / p) + T(p, 4 P) for P float32 parameters,
-    where compute(b) = c0 + c1 b is fitted to the one-process, one-thread steps measured here
-    (so each rank is assumed to be one core of this machine); c0 is what every rank pays
-    whatever its batch, such as the optimizer's pass over all the weights.
+    where compute(b) is the one-process, one-thread step measured here at exactly that local
+    batch b (so each rank is assumed to be one core of this machine). It does not shrink in
+    proportion to b: every rank updates all the weights and streams them through forward and
+    backward at every step, and small matrix products run below the BLAS's peak.
 
     strong scaling (B fixed): efficiency = compute(B) / (p (compute(B / p) + T))
     weak scaling (B / p fixed): efficiency = compute(B / p) / (compute(B / p) + T)
@@ -45,21 +46,6 @@ def fit_alpha_beta(rows: list[dict]) -> dict[str, float]:
     return {"a_s": float(a), "b_s_per_byte": float(b), "gamma_s_per_byte": gamma}
 
 
-def fit_compute(rows: list[dict], model: str) -> tuple[float, float]:
-    """compute(batch) = c0 + c1 * batch, from the 1x1 steps (c0: what every step costs, such
-    as the optimizer's pass over the weights, which no number of ranks shares)."""
-    points = [
-        (r["batch"], r["compute_ms"] / 1e3)
-        for r in rows
-        if r["config"] == "1x1" and r["model"] == model
-    ]
-    if len(points) == 1:
-        return 0.0, points[0][1] / points[0][0]
-    batch, seconds = np.array(points).T
-    c1, c0 = np.polyfit(batch, seconds, 1)
-    return max(float(c0), 0.0), float(c1)
-
-
 def allreduce_time(ranks: int, nbytes: float, alpha: float, bandwidth: float, gamma: float):
     """Rabenseifner's Allreduce (MPICH's for large messages): a reduce-scatter by recursive
     halving, then an allgather by recursive doubling."""
@@ -69,18 +55,23 @@ def allreduce_time(ranks: int, nbytes: float, alpha: float, bandwidth: float, ga
     return 2 * math.log2(ranks) * alpha + 2 * share / bandwidth + share * gamma
 
 
-def predictions(rows: list[dict], fit: dict, models: dict) -> list[dict]:
+def local_batches() -> list[int]:
+    """The per-rank batches the predictions need: B / p for every p, and the weak rows."""
+    return sorted({STRONG_BATCH // 2**k for k in range(10)} | {WEAK_ROWS})
+
+
+def predictions(compute: dict, fit: dict, models: dict) -> list[dict]:
+    """Efficiencies at 1 to 512 ranks; ``compute[model][batch]``: seconds per step."""
     found = []
     for model, sizes in models.items():
-        c0, c1 = fit_compute(rows, model)
+        step = compute[model]
         nbytes = 4 * parameter_count(sizes)
         for network, (alpha, bandwidth) in NETWORKS.items():
-            for ranks in sorted({2**k for k in range(10)} | set(PREDICTED_RANKS)):
+            for ranks in [2**k for k in range(10)]:
                 comm = allreduce_time(ranks, nbytes, alpha, bandwidth, fit["gamma_s_per_byte"])
-                strong = (c0 + c1 * STRONG_BATCH) / (
-                    ranks * (c0 + c1 * STRONG_BATCH / ranks + comm)
-                )
-                weak = (c0 + c1 * WEAK_ROWS) / (c0 + c1 * WEAK_ROWS + comm)
+                local = step[STRONG_BATCH // ranks]
+                strong = step[STRONG_BATCH] / (ranks * (local + comm))
+                weak = step[WEAK_ROWS] / (step[WEAK_ROWS] + comm)
                 for scaling, efficiency in (
                     (f"strong, batch {STRONG_BATCH}", strong),
                     (f"weak, {WEAK_ROWS} rows per rank", weak),
