@@ -78,9 +78,9 @@ class DataParallel:
         self._counts = [0] * self.size  # rows of each rank in the current batch
         self._share: float | None = None  # this rank's n_r / B, until reduce_gradients
         self._scale_gradients = False
-        self._runs: dict[tuple, tuple] = {}  # gradient arrays' ids -> (pairs, runs)
+        self._runs: dict[tuple, tuple] = {}  # store and gradient ids -> (..., runs, slot)
         self._loss_slots: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per store
-        self._jumped: set[int] = set()
+        self._jumped: dict[int, Any] = {}  # id -> generator, held so that ids stay unique
 
     @property
     def is_main(self) -> bool:
@@ -99,7 +99,7 @@ class DataParallel:
         for generator in layer_generators(model):
             if id(generator) not in self._jumped and self.rank > 0:
                 generator.bit_generator.state = generator.bit_generator.jumped(self.rank).state
-            self._jumped.add(id(generator))
+            self._jumped[id(generator)] = generator
 
     def begin_fit(self, model: Any, n: int, batch_size: int) -> None:
         """Check that every rank trains on as much data with the same batch and model, then
