@@ -5,7 +5,8 @@ Blocks of one page run in order in one shared namespace, inside a temporary work
 (so files the examples save land there, and modules they write can be imported, as from a
 script run in that directory). A block may be skipped only if it is not Python (a shell or C
 example) and the line before its fence is ``<!-- skip-test -->``. A page whose example needs an
-optional extra that is not installed (matplotlib, ONNX, Numba, PyTorch) is skipped from there on.
+optional extra that is not installed (matplotlib, ONNX, Numba, PyTorch, mpi4py) is skipped from
+there on.
 """
 
 import importlib.util
@@ -21,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 SKIP_MARKER = "<!-- skip-test -->"
 #: Top-level modules of optional extras: an example that needs a missing one is skipped.
-OPTIONAL_MODULES = {"matplotlib", "onnx", "onnxruntime", "numba", "torch"}
+OPTIONAL_MODULES = {"matplotlib", "onnx", "onnxruntime", "numba", "torch", "mpi4py"}
 FENCE = re.compile(r"^```([\w+-]*)[^\n]*\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
 
 

@@ -294,6 +294,9 @@ class Model:
         if engine is not None and len(x) == 1 and x.flags.c_contiguous:
             return engine.run_one(x[0])[None]
         run = self.forward if engine is None else engine.run_batch
+        distribution = None if self.train_state is None else self.train_state.distribution
+        if distribution is not None:  # each process predicts its share (tinynn.distributed)
+            return distribution.predict(run, x, batch_size, self.output_shape, self.dtype)
         if len(x) <= batch_size:
             return np.array(run(x), copy=engine is None)
         outputs = np.empty((len(x), *self.output_shape), dtype=self.dtype)

@@ -24,6 +24,7 @@ import numpy as np
 from tinynn import losses, metrics, optimizers
 from tinynn.registry import Registry
 from tinynn.runtime.archive import ModelFileError, read_archive, write_archive
+from tinynn.train_state import is_main_process
 
 #: Suffixes of other frameworks' formats, which ``save`` refuses rather than mislabel.
 FOREIGN_SUFFIXES = {".keras": "Keras", ".h5": "HDF5 (Keras 2)", ".hdf5": "HDF5 (Keras 2)"}
@@ -48,10 +49,13 @@ def save_model(model: Any, path: str | os.PathLike, metadata: dict | None = None
     """Write ``model`` to ``path`` atomically (see ``tinynn.runtime.archive``).
 
     ``metadata`` is any JSON-able dict stored beside the config (the CLI records the data set
-    and split there).
+    and split there). Under ``tinynn.distributed.DataParallel`` only rank 0 writes: every
+    process holds the same model, so a script that saves runs unchanged on N processes.
     """
     check_suffix(path)
     model.require_built()
+    if not is_main_process(model):
+        return
     params = model_parameters(model)
     arrays: dict[str, np.ndarray] = _weight_arrays(model, params)
     config: dict[str, Any] = {
@@ -109,9 +113,12 @@ def _weight_arrays(model: Any, params: list[np.ndarray]) -> dict[str, np.ndarray
 
 
 def save_weights(model: Any, path: str | os.PathLike) -> None:
-    """Only the weights and layer state, with the model config to check them against."""
+    """Only the weights and layer state, with the model config to check them against (written
+    by rank 0 only under a distribution, as ``save_model``)."""
     check_suffix(path)
     model.require_built()
+    if not is_main_process(model):
+        return
     config = {"model": {"class_name": type(model).__name__, "config": model.get_config()}}
     write_archive(path, config, _weight_arrays(model, model_parameters(model)))
 

@@ -30,3 +30,23 @@ def new_generator(seed: int | np.random.SeedSequence | None = None) -> np.random
     if seed is None and _state["sequence"] is not None:
         seed = _state["sequence"].spawn(1)[0]
     return np.random.default_rng(seed)
+
+
+def layer_generators(model) -> list[np.random.Generator]:
+    """Every generator of a model's layers, each once, in a fixed order: each layer's, then
+    its sublayers' (a ``Residual`` block's children), then those of the twins a functional
+    model runs for a layer it calls more than once. ``model.rng`` (shuffling) is not among
+    them. What ``BackupAndRestore`` saves and ``DataParallel`` gives per-rank streams."""
+    found: dict[int, np.random.Generator] = {}
+
+    def visit(layer) -> None:
+        found.setdefault(id(layer.rng), layer.rng)
+        children = getattr(layer, "children", None)
+        for _, child in children() if callable(children) else []:
+            visit(child)
+
+    for layer in model.layers:
+        visit(layer)
+    for node in getattr(model, "nodes", []):
+        visit(node.runner)
+    return list(found.values())

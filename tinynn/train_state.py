@@ -142,6 +142,14 @@ class TrainState:
                 owner.workspace = None
 
 
+def is_main_process(model: Any) -> bool:
+    """False on every process but rank 0 of a model compiled with a distribution (the
+    processes that neither print progress nor write files); True without one."""
+    state = getattr(model, "train_state", None)
+    distribution = getattr(state, "distribution", None)
+    return distribution is None or distribution.is_main
+
+
 def _single_loss(spec: Any) -> losses.Loss:
     if isinstance(spec, dict | list | tuple) and not (
         isinstance(spec, dict) and "class_name" in spec

@@ -9,8 +9,12 @@ One training step is the data path of the whole library, in plain method calls
     state.optimizer.step(model.parameters())          # (param, grad) pairs
 
 ``fit`` is short because callbacks do the bookkeeping (history, progress bar, early stopping,
-checkpoints) through Keras's fixed hook names. Data for a model with several inputs or outputs
-is a list (or a dict by layer name) of arrays; ``batches.Data`` holds it in one place.
+checkpoints, backups) through Keras's fixed hook names; where it stands (epoch, step, the
+epoch's order) is a ``FitProgress`` they can read, and a backup can move. Under a distribution
+(``tinynn.distributed.DataParallel``) every process runs this same loop on its slice of each
+batch (``shard``), and the steps and logs are those of the global batch. Data for a model
+with several inputs or outputs is a list (or a dict by layer name) of arrays; ``batches.Data``
+holds it in one place.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import numpy as np
 
 from tinynn.batches import Data, prepare_data
 from tinynn.callbacks import CallbackList, History
+from tinynn.fit_progress import EpochTracker, FitProgress
 from tinynn.train_state import TrainState
 from tinynn.validation import check_non_negative_int, check_positive_int
 
@@ -49,12 +54,12 @@ def forward_loss(model: Any, state: TrainState, x: Any, y: Any, sample_weight=No
     return loss + model.regularization_loss(), y_pred
 
 
-def output_gradients(state: TrainState) -> Any:
-    """dL/dy_pred of the last ``forward_loss``: one array, or one per output."""
+def output_gradients(state: TrainState, scale: float = 1.0) -> Any:
+    """dL/dy_pred of the last ``forward_loss``, times ``scale``: one array, or one per output."""
     grads = [
         output.train_loss.backward()
-        if output.weight == 1.0
-        else output.weight * output.train_loss.backward()
+        if output.weight * scale == 1.0
+        else output.weight * scale * output.train_loss.backward()
         for output in state.outputs
     ]
     return grads[0] if len(grads) == 1 else grads
@@ -69,10 +74,20 @@ def compute_gradients(model: Any, state: TrainState, x: Any, y: Any, sample_weig
 
 
 def train_step(model: Any, state: TrainState, x: Any, y: Any, sample_weight=None):
-    """One optimizer step on one batch; returns (loss, y_pred) as ``compute_gradients``."""
-    loss, y_pred = compute_gradients(model, state, x, y, sample_weight)
-    if state.distribution is not None:
-        loss = state.distribution.reduce_gradients(model, loss)
+    """One optimizer step on one batch; returns (loss, y_pred) as ``compute_gradients``.
+
+    Under a distribution (``tinynn.distributed.DataParallel``) x and y are this process's
+    slice of the global batch: its loss gradient is weighted by the slice's share of the batch
+    (``output_scale``), and ``reduce_gradients`` sums the gradients of every process before
+    the step and returns the loss of the global batch. y_pred stays this process's.
+    """
+    distribution = state.distribution
+    if distribution is None:
+        loss, y_pred = compute_gradients(model, state, x, y, sample_weight)
+    else:
+        loss, y_pred = forward_loss(model, state, x, y, sample_weight)
+        model.backward(output_gradients(state, distribution.output_scale(model)))
+        loss = distribution.reduce_gradients(model, loss)
     state.optimizer.step(model.parameters())
     return loss, y_pred
 
@@ -115,99 +130,53 @@ def fit(
 
     n = len(data)
     steps = -(-n // batch_size)
+    distribution = state.distribution
+    if distribution is not None:
+        distribution.begin_fit(model, n, batch_size)  # rank 0's weights and shuffling
+    tracker = EpochTracker(state, model, data, distribution)
+    progress = FitProgress(initial_epoch, tracker, shuffler=model.rng if shuffle else None)
     callback_list = CallbackList(
         callbacks,
         model=model,
-        params={"epochs": epochs, "steps": steps, "verbose": verbose},
+        params={"epochs": epochs, "steps": steps, "verbose": verbose, "progress": progress},
         add_history=True,
         add_progbar=True,
+        main_process=distribution is None or distribution.is_main,
     )
-    tracker = EpochTracker(state, model, n)
     buffers: dict[str, np.ndarray] = {}
     model.stop_training = False
-    callback_list.on_train_begin()
-    for epoch in range(initial_epoch, epochs):
+    callback_list.on_train_begin()  # a BackupAndRestore may move `progress` to its backup
+    for epoch in range(progress.epoch, epochs):
         callback_list.on_epoch_begin(epoch)
         # Read again each epoch: a callback may have grown the model (``GrowOnPlateau``).
         state = tracker.state = model.require_compiled()
-        order = model.rng.permutation(n) if shuffle else np.arange(n)
-        tracker.reset(data.targets(order))
+        if progress.step == 0:  # a new epoch, else one restored mid-way, with its order
+            progress.begin_epoch(epoch)  # order: model.rng.permutation(n) or 0, 1, …, n − 1
         with state.lend_buffers(model):
-            for step in range(steps):
-                rows = order[step * batch_size : (step + 1) * batch_size]
+            for step in range(progress.step, steps):
+                rows = progress.order[step * batch_size : (step + 1) * batch_size]
                 callback_list.on_train_batch_begin(step)
-                x_batch, y_batch, w_batch = data.gather(state.ops, buffers, rows)
+                local = rows if distribution is None else distribution.shard(rows)
+                x_batch, y_batch, w_batch = data.gather(state.ops, buffers, local)
                 loss, y_pred = train_step(model, state, x_batch, y_batch, w_batch)
-                logs = tracker.update(step * batch_size, loss, y_pred)
+                logs = tracker.update(step * batch_size, len(rows), loss, y_pred)
+                progress.step = step + 1
                 callback_list.on_train_batch_end(step, logs)
                 if model.stop_training:
                     break
+        if distribution is not None:
+            distribution.end_epoch(model)
         epoch_logs = tracker.result()
         if validation is not None:
             val_logs = evaluate_data(model, validation, batch_size)
             epoch_logs.update({f"val_{key}": value for key, value in val_logs.items()})
+        progress.end_epoch()
         callback_list.on_epoch_end(epoch, epoch_logs)
         if model.stop_training:
             break
     callback_list.on_train_end()
     model.history = callback_list.history
     return model.history
-
-
-class EpochTracker:
-    """Running loss (weighted by batch size) and exact epoch metrics.
-
-    Predictions are stored in one preallocated buffer per output, so the epoch's metrics are
-    computed on every sample at once: precision and recall do not average over batches. While
-    the epoch runs, the progress bar shows the running loss and the accuracy-type metrics,
-    whose batch means do combine exactly.
-    """
-
-    def __init__(self, state: TrainState, model: Any, n: int) -> None:
-        self.state = state
-        shapes = model.output_shape if len(state.outputs) > 1 else [model.output_shape]
-        self.predictions = [
-            np.empty((n, *shape), model.dtype) if output.metrics else None
-            for output, shape in zip(state.outputs, shapes, strict=True)
-        ]
-
-    def reset(self, targets_in_order: list[np.ndarray]) -> None:
-        self.targets = targets_in_order
-        self.loss_sum = 0.0
-        self.seen = 0
-        self.running = dict.fromkeys(self.state.metric_names, 0.0)
-
-    def update(self, start: int, loss: float, y_pred: Any) -> dict[str, float]:
-        predictions = [y_pred] if len(self.state.outputs) == 1 else y_pred
-        size = len(predictions[0])
-        self.loss_sum += loss * size
-        self.seen += size
-        logs = {"loss": self.loss_sum / self.seen}
-        names = iter(self.state.metric_names)
-        for output, store, pred, y in zip(
-            self.state.outputs, self.predictions, predictions, self.targets, strict=True
-        ):
-            if store is None:
-                continue
-            probs = store[start : start + size]
-            probs[...] = pred
-            output.to_probabilities(probs)
-            for fn, name in zip(output.metrics, names, strict=False):
-                if "acc" in name:
-                    self.running[name] += fn(y[start : start + size], probs) * size
-                    logs[name] = self.running[name] / self.seen
-        return logs
-
-    def result(self) -> dict[str, float]:
-        logs = {"loss": self.loss_sum / max(self.seen, 1)}
-        names = iter(self.state.metric_names)
-        for output, store, y in zip(
-            self.state.outputs, self.predictions, self.targets, strict=True
-        ):
-            for fn, name in zip(output.metrics, names, strict=False):
-                if store is not None and self.seen:
-                    logs[name] = float(fn(y[: self.seen], store[: self.seen]))
-        return logs
 
 
 def evaluate(
@@ -227,19 +196,34 @@ def evaluate(
 
 
 def evaluate_data(model: Any, data: Data, batch_size: int) -> dict[str, float]:
+    """The outputs for every sample, then the loss and metrics on all of them at once.
+
+    Under a distribution each process runs every N-th batch and the outputs are summed over
+    the processes (``sum_over_ranks``: each filled its batches and left zeros elsewhere), so
+    every process computes the results on the same outputs as a single process.
+    """
     state = model.require_compiled()
     batch_size = check_positive_int(batch_size, "batch_size")
     logits = [output.fused_activation is not None for output in state.outputs]
     single = len(state.outputs) == 1
     shapes = [model.output_shape] if single else model.output_shape
-    outputs = [np.empty((len(data), *shape), model.dtype) for shape in shapes]
-    for start in range(0, len(data), batch_size):
+    distribution = state.distribution
+    starts = range(0, len(data), batch_size)
+    if distribution is None:
+        outputs = [np.empty((len(data), *shape), model.dtype) for shape in shapes]
+    else:
+        outputs = [np.zeros((len(data), *shape), model.dtype) for shape in shapes]
+        starts = distribution.owned(starts)
+    for start in starts:
         rows = slice(start, start + batch_size)
         produced = model.forward(
             data.inputs(rows), training=False, logits=logits[0] if single else logits
         )
         for store, value in zip(outputs, [produced] if single else produced, strict=True):
             store[rows] = value
+    if distribution is not None:
+        for store in outputs:
+            distribution.sum_over_ranks(store)
     results = {"loss": model.regularization_loss()}
     per_output = {}
     for output, y_pred, y in zip(state.outputs, outputs, data.y, strict=True):

@@ -2,10 +2,11 @@
 
 One module per concept: ``base`` (the hooks), ``callback_list`` (fan-out),
 ``history``, ``progbar``, ``early_stopping``, ``checkpoint``, ``learning_rate``,
-``terminate_on_nan``, ``csv_logger``; ``monitor`` holds the "did it improve?" logic
-they share.
+``terminate_on_nan``, ``csv_logger``, ``backup_and_restore``; ``monitor`` holds the
+"did it improve?" logic they share.
 """
 
+from tinynn.callbacks.backup_and_restore import BackupAndRestore
 from tinynn.callbacks.base import Callback
 from tinynn.callbacks.callback_list import CallbackList
 from tinynn.callbacks.checkpoint import ModelCheckpoint
@@ -19,6 +20,7 @@ from tinynn.callbacks.progbar import ProgbarLogger
 from tinynn.callbacks.terminate_on_nan import TerminateOnNaN
 
 __all__ = [
+    "BackupAndRestore",
     "CSVLogger",
     "Callback",
     "CallbackList",

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tinynn.train_state import is_main_process
+
 Logs = dict[str, Any]
 
 
@@ -31,8 +33,15 @@ class Callback:
             ``stop_training``, ``get_weights()``, ``set_weights()``, ``save(path)`` and
             ``optimizer.learning_rate``.
         params: ``{"epochs": int, "steps": int | None, "verbose": int | "auto"}``, set by
-            ``set_params``; ``steps`` is the number of batches per epoch.
+            ``set_params``; ``steps`` is the number of batches per epoch. ``fit`` adds
+            ``"progress"``: its ``tinynn.fit_progress.FitProgress``.
     """
+
+    #: True for a callback that prints or writes files (the progress bar, CSVLogger,
+    #: ModelCheckpoint): under a distribution (``tinynn.distributed``) only the main process,
+    #: rank 0, runs it. Callbacks that decide something (EarlyStopping, the learning-rate
+    #: callbacks) run on every process, on the same global logs, so all decide alike.
+    main_process_only = False
 
     def __init__(self) -> None:
         self.model: Any = None
@@ -43,6 +52,11 @@ class Callback:
 
     def set_params(self, params: dict[str, Any]) -> None:
         self.params = dict(params)
+
+    def say(self, message: str) -> None:
+        """Print a message (a verbose callback's), on the main process only."""
+        if is_main_process(self.model):
+            print(message)
 
     # ---- training ----
     def on_train_begin(self, logs: Logs | None = None) -> None:

@@ -21,6 +21,8 @@ class CallbackList:
         add_history: append a ``History`` unless one is already in the list.
         add_progbar: append a ``ProgbarLogger(verbose=params["verbose"])`` unless one is
             already there and verbose is not 0.
+        main_process: False on the processes other than rank 0 of a distributed run: the
+            callbacks that print or write files (``main_process_only``) are left out there.
 
     ``History`` and ``ProgbarLogger`` go last (as in Keras) so that they see keys that
     other callbacks add to ``logs``, such as "learning_rate".
@@ -33,6 +35,7 @@ class CallbackList:
         params: dict[str, Any] | None = None,
         add_history: bool = False,
         add_progbar: bool = False,
+        main_process: bool = True,
     ) -> None:
         self.callbacks: list[Callback] = []
         for callback in callbacks or []:
@@ -44,6 +47,8 @@ class CallbackList:
         has_progbar = any(isinstance(c, ProgbarLogger) for c in self.callbacks)
         if add_progbar and verbose and not has_progbar:
             self.append(ProgbarLogger(verbose=verbose))
+        if not main_process:
+            self.callbacks = [c for c in self.callbacks if not c.main_process_only]
         self.model = model
         self.params = params
         if model is not None:

@@ -34,6 +34,8 @@ class ModelCheckpoint(Callback):
     overwrite a better checkpoint from an earlier one.
     """
 
+    main_process_only = True  # it prints or writes files: rank 0 only
+
     def __init__(
         self,
         filepath: str | os.PathLike[str],

@@ -25,6 +25,8 @@ class CSVLogger(Callback):
             the file is overwritten when training begins.
     """
 
+    main_process_only = True  # it prints or writes files: rank 0 only
+
     def __init__(
         self, filename: str | os.PathLike[str], separator: str = ",", append: bool = False
     ) -> None:

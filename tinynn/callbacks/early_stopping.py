@@ -118,9 +118,9 @@ class EarlyStopping(Callback):
 
     def on_train_end(self, logs: Logs | None = None) -> None:
         if self.stopped_epoch > 0 and self.verbose > 0:
-            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+            self.say(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose > 0:
                 epoch_number = self.best_epoch + 1
-                print(f"Restoring model weights from the end of the best epoch: {epoch_number}.")
+                self.say(f"Restoring model weights from the end of the best epoch: {epoch_number}.")
             self.model.set_weights(self.best_weights)

@@ -62,7 +62,9 @@ class LearningRateScheduler(Callback):
             )
         self.model.optimizer.learning_rate = float(new_rate)
         if self.verbose > 0:
-            print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {new_rate}.")
+            self.say(
+                f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {new_rate}."
+            )
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         if logs is not None:
@@ -155,6 +157,8 @@ class ReduceLROnPlateau(Callback):
                 new_rate = max(rate * self.factor, self.min_lr)
                 self.model.optimizer.learning_rate = new_rate
                 if self.verbose > 0:
-                    print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing the rate to {new_rate}.")
+                    self.say(
+                        f"Epoch {epoch + 1}: ReduceLROnPlateau reducing the rate to {new_rate}."
+                    )
                 self.cooldown_counter = self.cooldown
                 self.wait = 0

@@ -103,6 +103,8 @@ class ProgbarLogger(Callback):
     tqdm and Unix tools (stderr), and pick per-epoch lines when no terminal is attached.
     """
 
+    main_process_only = True  # it prints or writes files: rank 0 only
+
     def __init__(self, verbose: int | str = 1, stream: TextIO | None = None) -> None:
         super().__init__()
         if verbose not in VERBOSE_LEVELS or isinstance(verbose, bool):

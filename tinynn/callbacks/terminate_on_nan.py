@@ -32,7 +32,7 @@ class TerminateOnNaN(Callback):
     def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
-            print(
+            self.say(
                 f"Epoch {self._epoch + 1}, batch {batch}: invalid loss {loss}, terminating training"
             )
             self.terminated_batch = (self._epoch, batch)

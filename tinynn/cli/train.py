@@ -4,12 +4,17 @@
     tinynn train --model cnn                       # digits as 8x8 images, a small CNN, ~1 s
     tinynn train --dataset spirals --hidden 64,64 --epochs 200
     tinynn train --dataset csv --data iris.csv --label-column species
+    mpiexec -n 2 python -m mpi4py -m tinynn train    # data-parallel on 2 processes
 
 The MLP is ``Dense`` layers (with optional ``Dropout`` after each hidden one) and a softmax
 output; the CNN puts convolution blocks in front of them (see ``tinynn.cli.architectures``).
 Both train with sparse categorical cross-entropy. The model file's metadata records the data
 set, split, preprocessing, input shape and class labels, so ``tinynn evaluate`` and ``tinynn
 predict`` treat data exactly as training did (see ``tinynn.cli.data``).
+
+Started by ``python -m mpi4py`` on more than one process, ``train`` trains data-parallel
+(``tinynn.distributed.DataParallel``): the same batches, split over the processes, give the
+same model; rank 0 alone prints and saves.
 """
 
 from __future__ import annotations
@@ -251,18 +256,24 @@ def run(args: argparse.Namespace) -> int:
     optimizer, learning_rate = make_optimizer(
         args.optimizer, args.learning_rate, args.lr_schedule, steps
     )
+    distribution = data_parallel_if_launched()
     model.compile(
         optimizer=optimizer,
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
         backend=args.backend,
+        distribution=distribution,
     )
+    # Under MPI every process computes (predict and evaluate are collective) but only rank 0
+    # prints and saves: one set of results.
+    say = print if distribution is None or distribution.is_main else _quiet
     network = architectures.describe(args.model, shape, args.filters, args.hidden, n_classes)
     decay = ", cosine decay to 0" if args.lr_schedule == "cosine" else ""
-    print(
+    processes = "" if distribution is None else f", data-parallel on {distribution.size} processes"
+    say(
         f"Training a {network} on {args.dataset}: {len(x_train)} train / {len(x_test)} "
         f"test samples, {n_classes} classes, {type(optimizer).__name__} "
-        f"lr={learning_rate:g}{decay}, {args.epochs} epochs",
+        f"lr={learning_rate:g}{decay}, {args.epochs} epochs{processes}",
         flush=True,  # before the progress lines on stderr, also when both go to one pipe
     )
     start = time.perf_counter()
@@ -273,10 +284,10 @@ def run(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         verbose=args.verbose,
     )
-    print(f"Trained in {time.perf_counter() - start:.1f} s\n")
+    say(f"Trained in {time.perf_counter() - start:.1f} s\n")
 
     scores = report.compute_scores(model, x_test, loaded.y_test, n_classes)
-    report.print_scores(f"Test split ({len(x_test)} samples)", scores, loaded.classes)
+    report.print_scores(f"Test split ({len(x_test)} samples)", scores, loaded.classes, say)
     training = {
         "model": args.model,
         "hidden": list(args.hidden),
@@ -300,6 +311,23 @@ def run(args: argparse.Namespace) -> int:
         "classes": loaded.classes,
         "training": training,
     }
-    save_model(model, args.output, metadata=metadata)
-    print(f"\nSaved the model to {args.output}")
+    save_model(model, args.output, metadata=metadata)  # rank 0 only, under MPI
+    say(f"\nSaved the model to {args.output}")
     return 0
+
+
+def data_parallel_if_launched() -> Any:
+    """A ``DataParallel`` when this process was started by ``python -m mpi4py`` in a job of
+    more than one process, else None. mpi4py is imported only in that case."""
+    from tinynn.distributed import launched_by_mpi4py
+
+    if not launched_by_mpi4py():
+        return None
+    from tinynn.distributed import DataParallel
+
+    distribution = DataParallel()
+    return distribution if distribution.size > 1 else None
+
+
+def _quiet(*args: Any, **kwargs: Any) -> None:
+    """``print`` on the processes that must not print."""
