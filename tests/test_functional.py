@@ -144,3 +144,28 @@ def test_calling_layers_on_symbolic_tensors_gives_clear_errors():
         tinynn.Model(inputs=x, outputs=layers.Add()([x, y]))
     out = layers.Dense(1)(x)
     assert "SymbolicTensor shape=(None, 1)" in repr(out)
+
+
+def test_a_model_seed_repeats_the_weights_and_a_layer_seed_wins():
+    def build(seed):
+        x = tinynn.Input(shape=(6,))
+        h = layers.Dense(5, activation="relu")(x)  # drawn unseeded at the call
+        y = layers.Dense(3, seed=7)(h)
+        return tinynn.Model(x, y, seed=seed)
+
+    first, again, other = build(0), build(0), build(1)
+    for a, b in zip(first.get_weights(), again.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(first.get_weights()[0], other.get_weights()[0])
+    np.testing.assert_array_equal(first.get_weights()[2], other.get_weights()[2])  # seed=7
+    assert np.all(first.get_weights()[1] == 0)  # biases start at zero, as drawn
+
+
+def test_a_model_dtype_the_graph_was_not_built_in_is_refused():
+    x = tinynn.Input(shape=(4,))
+    y = layers.Dense(2)(x)
+    with pytest.raises(ValueError, match=r"float32 but the model is float64.*tinynn.Input"):
+        tinynn.Model(x, y, dtype="float64")
+    x64 = tinynn.Input(shape=(4,), dtype="float64")
+    model = tinynn.Model(x64, layers.Dense(2)(x64), dtype="float64")
+    assert model.predict(np.ones((1, 4))).dtype == np.float64

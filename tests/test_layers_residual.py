@@ -180,3 +180,17 @@ def test_config_and_save_load_round_trip(tmp_path, monkeypatch):
         np.testing.assert_array_equal(actual, expected)
     x = np.random.default_rng(0).normal(size=(2, 4, 4, 2)).astype(np.float32)
     np.testing.assert_allclose(loaded.predict(x), model.predict(x), rtol=1e-6)
+
+
+def test_a_functional_model_seed_redraws_a_blocks_children_repeatably():
+    import tinynn
+
+    def build():
+        x = Input(shape=(4, 4, 2))
+        y = basic_block(3, strides=1, projection=True)(x)
+        return tinynn.Model(x, y, seed=3)
+
+    first, second = build(), build()
+    assert len(first.get_weights()) > 2
+    for a, b in zip(first.get_weights(), second.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)

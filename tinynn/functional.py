@@ -50,8 +50,8 @@ class Functional(Model):
     def __init__(self, inputs: Any, outputs: Any, name: str = "model", **kwargs: Any) -> None:
         input_list = flatten_tensors(inputs, "inputs")
         output_list = flatten_tensors(outputs, "outputs")
-        dtype = kwargs.pop("dtype", None) or output_list[0].dtype
-        super().__init__(name=name, dtype=dtype, **kwargs)
+        asked_dtype = kwargs.pop("dtype", None)
+        super().__init__(name=name, dtype=asked_dtype or output_list[0].dtype, **kwargs)
         self.single_input = not isinstance(inputs, list | tuple)
         self.single_output = not isinstance(outputs, list | tuple)
         tensors = _graph_tensors(input_list, output_list)
@@ -72,7 +72,11 @@ class Functional(Model):
             self.nodes.append(Node(layer, runner, [index[id(t)] for t in tensor.inputs], i))
         self.input_layers = [tensor.layer for tensor in input_list]
         for position, layer in enumerate(self.layers):
+            if asked_dtype is not None:
+                _check_dtype(layer, self.dtype)
             self.adopt(layer, position)
+            if self.seed is not None and layer.seed is None:
+                layer.reinitialize()  # drawn at the call, before the model's seed was known
         self.built = True
 
     # -- shapes -----------------------------------------------------------------------------
@@ -339,3 +343,14 @@ def _input_tensor(layer: InputLayer) -> SymbolicTensor:
     from tinynn.parameters import ParameterStore
 
     return SymbolicTensor(layer.input_shape, layer.dtype, layer, (), ParameterStore())
+
+
+def _check_dtype(layer: Layer, dtype: np.dtype) -> None:
+    """A layer's weights were made when it was called; they cannot take another dtype now."""
+    for key, param in layer.params.items():
+        if param.dtype != dtype:
+            raise ValueError(
+                f"{layer.name}/{key} is {param.dtype} but the model is {dtype}: a layer makes its "
+                f"weights when it is called, in its input's dtype; pass dtype={dtype.name!r} to "
+                "tinynn.Input so that the whole graph is built in it"
+            )

@@ -78,6 +78,7 @@ class Layer:
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self.state: dict[str, np.ndarray] = {}
+        self.weight_initializers: dict[str, Any] = {}  # what add_weight drew each param from
         self.input_shape: Shape | None = _as_shape(input_shape) if input_shape is not None else None
         self.output_shape: Shape | None = None
         self.built = False
@@ -119,9 +120,20 @@ class Layer:
             param, grad = self.store.allocate(shape, dtype)
         else:
             param, grad = np.zeros(shape, dtype), np.zeros(shape, dtype)
-        param[...] = initializers.get(initializer)(shape, dtype, self.rng)
+        self.weight_initializers[key] = initializers.get(initializer)
+        param[...] = self.weight_initializers[key](shape, dtype, self.rng)
         self.params[key], self.grads[key] = param, grad
         return param
+
+    def reinitialize(self) -> None:
+        """Draw every parameter again from its initializer with ``self.rng``, in place.
+
+        A functional model given a seed does this to the layers it adopts: their weights
+        were drawn when they were called on symbolic tensors, before the model existed.
+        """
+        for key, initializer in self.weight_initializers.items():
+            param = self.params[key]
+            param[...] = initializer(param.shape, param.dtype, self.rng)
 
     # -- the two passes -------------------------------------------------------------------
 

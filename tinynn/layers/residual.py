@@ -158,6 +158,13 @@ class Residual(Layer):
         for _, layer in self.children():
             layer.trainable = value
 
+    def reinitialize(self) -> None:
+        # Each child draws from a generator spawned from this layer's, as in ``build``.
+        for _, layer in self.children():
+            if layer.seed is None:
+                layer.rng = np.random.default_rng(self.rng.integers(2**63))
+            layer.reinitialize()
+
     @property
     def store(self) -> Any:
         return self._store
