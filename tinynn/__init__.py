@@ -29,6 +29,7 @@ from tinynn import (
 )
 from tinynn.layers import Input
 from tinynn.models import Model, Sequential, clone_model, load_model
+from tinynn.profiling import profile
 
 __version__ = "0.1.0"
 
@@ -49,6 +50,7 @@ __all__ = [
     "models",
     "optimizers",
     "pretrained",
+    "profile",
     "regularizers",
     "runtime",
     "schedules",
