@@ -1,8 +1,9 @@
 """The installed benchmark, ``tinynn bench depth``, and the helpers every benchmark shares.
 
 No timing is asserted anywhere: these machines are shared and noisy. The tests check the
-files (JSON keys, CSV columns, a real PNG), the recorded machine description, and that an
-absent backend is reported as "missing" rather than faked. Numba-backed runs are avoided
+files (JSON keys, CSV columns, a real PNG), the recorded machine description, the memory split
+and the roofline prediction of every point, and that an absent backend is reported as
+"missing" rather than faked. Numba-backed runs are avoided
 (their first compile is slow): the "numba" backend is reported missing. The peer comparisons
 and target checks of the source checkout's ``benchmarks/`` scripts are tested in
 ``test_benchmarks_scripts.py``.
@@ -19,12 +20,13 @@ import pytest
 
 import tinynn.bench
 from tinynn import kernels
-from tinynn.bench import common, depth, machine, mlp, output
+from tinynn.bench import common, depth, depth_report, machine, mlp, output
 from tinynn.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 TINY_DEPTH = ["--quick", "--depths", "1", "--widths", "16", "--samples", "256", "--epochs", "1"]
+TINY_DEPTH += ["--families", "mlp"]
 
 
 def read_results(folder: Path, name: str) -> tuple[dict, list[dict]]:
@@ -54,26 +56,118 @@ def no_numba(monkeypatch):
 
 
 def test_depth_quick(tmp_path, no_numba, capsys):
-    assert depth.main([*TINY_DEPTH, "--out", str(tmp_path)]) == 0
+    argv = [*TINY_DEPTH, "--depths", "1,2", "--out", str(tmp_path)]
+    assert depth.main(argv) == 0
     payload, rows = read_results(tmp_path, "depth")
     check_machine(payload)
     assert set(rows[0]) == set(depth.CSV_KEYS)
     tinynn_row = next(r for r in payload["rows"] if r["system"] == "tinynn-numpy")
+    assert tinynn_row["family"] == "mlp"
     # 784·256 + 256 + 256·10 + 10 parameters; forward FLOPs from layer.flops()
     assert tinynn_row["params"] == 784 * 256 + 256 + 256 * 10 + 10
     assert tinynn_row["flops_per_sample"] == 2 * 784 * 256 + 2 * 256 + 2 * 256 * 10 + 2 * 10
     assert 0.0 <= tinynn_row["test_accuracy"] <= 1.0
-    assert tinynn_row["peak_mb"] > 0
+    # Memory: the footprint of a training step, split into its parts, not a traced peak.
+    memory = tinynn_row["memory"]
+    assert tinynn_row["train_mb"] == memory["total"] / 1e6 > 0
+    parts = ("parameters", "gradients", "optimizer_state", "activations", "workspace")
+    assert sum(memory[part] for part in parts) == memory["total"]
+    assert memory["activations"] > 0 and memory["workspace"] > 0
+    # The roofline's prediction beside the measured time, from the point's profile.
+    profile = tinynn_row["profile"]
+    steps = 256 / profile["batch_size"]
+    assert tinynn_row["roofline_s"] == pytest.approx(steps * profile["roofline_ms"] / 1e3)
+    assert tinynn_row["ratio_roofline"] == pytest.approx(
+        tinynn_row["epoch_s"] / tinynn_row["roofline_s"]
+    )
+    assert {row["layer"] for row in profile["rows"]} >= {"dense", "dense_1", "optimizer"}
+    assert payload["roofline"]["peak_gflops"] > 0 and payload["roofline"]["bandwidth_gbs"] > 0
     floor_row = next(r for r in payload["rows"] if r["system"] == "floor")
     assert floor_row["ratio_floor"] == 1.0 and tinynn_row["ratio_floor"] > 0
     assert {r["sweep"] for r in payload["rows"]} == {"depth", "width"}
-    assert any("not traced" in note for note in payload["notes"])
     numba_rows = [r for r in payload["rows"] if r["system"] == "tinynn-numba"]
     assert numba_rows and all(r["status"] == "missing" for r in numba_rows)
+    # The marginal cost of one more layer, from depth 1 to 2 at width 256.
+    (step,) = payload["marginal"]
+    one, two = (
+        next(r for r in payload["rows"] if (r["sweep"], r["depth"], r["system"]) == key)
+        for key in (("depth", 1, "tinynn-numpy"), ("depth", 2, "tinynn-numpy"))
+    )
+    assert step["params_per_layer"] == 256 * 256 + 256 == two["params"] - one["params"]
+    assert step["mb_per_layer"] == pytest.approx(two["train_mb"] - one["train_mb"])
     # The installed command checks no project targets and knows no peers.
     assert "targets" not in payload and "peers" not in payload
     printed = capsys.readouterr().out
     assert "missing" in printed and "CPU:" in printed and "target" not in printed
+    assert "marginal cost of one more layer" in printed and "roofline:" in printed
+
+
+def test_depth_sweeps_conv_blocks_and_channels(tmp_path, no_numba):
+    argv = [
+        "--quick",
+        "--families",
+        "conv",
+        "--depths",
+        "1,2",
+        "--widths",
+        "2",
+        "--sweep-width",
+        "2",
+    ]
+    assert depth.main([*argv, "--samples", "32", "--epochs", "1", "--out", str(tmp_path)]) == 0
+    payload, _ = read_results(tmp_path, "depth")
+    rows = [row for row in payload["rows"] if row["system"] == "tinynn-numpy"]
+    assert {(row["sweep"], row["depth"], row["width"]) for row in rows} == {
+        ("depth", 1, 2), ("depth", 2, 2), ("width", 2, 2)
+    }  # fmt: skip
+    assert all(row["family"] == "conv" and row["ratio_floor"] is None for row in rows)
+    assert "floor" not in {row["system"] for row in payload["rows"]}
+    conv_rows = [r for r in rows[0]["profile"]["rows"] if r["kind"] == "Conv2D"]
+    assert {r["pass_name"] for r in conv_rows} == {"forward", "backward"}
+    assert payload["labels"]["conv"] == ["conv blocks", "channels"]
+    assert [entry["family"] for entry in payload["marginal"]] == ["conv"]
+
+
+def test_depth_takes_a_family_of_your_own(tmp_path, no_numba, monkeypatch):
+    (tmp_path / "my_family.py").write_text(
+        "import tinynn\n"
+        "from tinynn import layers\n\n"
+        "def build(depth, width):\n"
+        "    stack = [tinynn.Input((5,))]\n"
+        "    stack += [layers.Dense(width, activation='tanh') for _ in range(depth)]\n"
+        "    return tinynn.Sequential(stack + [layers.Dense(1)])\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    argv = ["--quick", "--model", "my_family:build", "--depths", "1,3", "--widths", "4"]
+    assert depth.main([*argv, "--samples", "64", "--out", str(tmp_path)]) == 0
+    payload, _ = read_results(tmp_path, "depth")
+    rows = [row for row in payload["rows"] if row["system"] == "tinynn-numpy"]
+    assert {row["family"] for row in rows} == {"custom"} and len(rows) == 3
+    assert all("test_accuracy" not in row and row["train_mb"] > 0 for row in rows)
+    assert payload["marginal"][0]["params_per_layer"] == 16 * 16 + 16  # width 16 (--quick)
+    assert payload["settings"]["model"] == "my_family:build"
+    for bad, message in [
+        (["--model", "my_family:nothing"], "no function"),
+        (["--model", "no_such_module:build"], "cannot import"),
+        (["--model", "my_family"], "module:function"),
+        (["--families", "custom"], "needs --model"),
+    ]:
+        args = depth.build_parser().parse_args(["--quick", *bad])
+        with pytest.raises(ValueError, match=message):
+            depth.measure(args)
+
+
+def test_depth_plot_draws_the_roofline_prediction():
+    rows = [
+        {"family": "mlp", "sweep": sweep, "depth": d, "width": w, "system": system,
+         "status": "ok", "epoch_s": 0.1 * d, "roofline_s": 0.05 * d, "test_accuracy": 0.9}
+        for sweep, d, w in [("depth", 1, 8), ("depth", 2, 8), ("width", 2, 4), ("width", 2, 8)]
+        for system in ("tinynn-numpy", "tinynn-numba")
+    ]  # fmt: skip
+    figure = depth_report.plot({"rows": rows, "labels": {"mlp": ["hidden layers", "units"]}})
+    labels = [line.get_label() for axis in figure.axes for line in axis.get_lines()]
+    assert labels.count("roofline bound") == 2  # once per sweep, not per backend
+    assert figure.axes[0].get_xlabel() == "mlp: hidden layers (width 8)"
 
 
 def test_depth_measure_then_report_takes_extra_notes(tmp_path, no_numba, capsys):
@@ -117,7 +211,10 @@ def test_installed_package_has_no_peers_or_targets():
     """Peer comparisons and the project's targets live in the checkout's benchmarks/."""
     folder = ROOT / "tinynn" / "bench"
     names = {path.stem for path in folder.glob("*.py")}
-    assert names == {"__init__", "common", "depth", "machine", "mlp", "options", "output"}
+    assert names == {
+        "__init__", "common", "depth", "depth_report", "families", "machine", "mlp", "options",
+        "output",
+    }  # fmt: skip
     for path in folder.glob("*.py"):
         text = path.read_text(encoding="utf-8")
         for word in ("torch", "sklearn", "scikit", "targets (from", "DEPTH_TARGET"):

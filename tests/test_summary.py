@@ -34,3 +34,22 @@ def test_summary_prints_through_print_fn():
     lines = []
     small_model().summary(print_fn=lines.append)
     assert len(lines) == 1 and lines[0].startswith('Model: "sequential"')
+
+
+def test_summary_shows_the_training_memory_allocated_so_far():
+    import numpy as np
+
+    model = small_model()
+    before = model.summary(print_fn=None)
+    assert "Training memory, as allocated now" in before
+    lines = {line.strip().split("  ")[0]: line for line in before.splitlines()[-7:]}
+    assert " 0 B" in lines["optimizer state"] and " 0 B" in lines["workspace (buffers, batch)"]
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", backend="numpy")
+    rng = np.random.default_rng(0)
+    model.fit(rng.random((8, 4)), rng.integers(0, 3, 8), batch_size=4, verbose=0)
+    after = model.summary(print_fn=None)
+    lines = {line.strip().split("  ")[0]: line for line in after.splitlines()[-7:]}
+    assert (
+        " 0 B" not in lines["optimizer state"]
+        and " 0 B" not in lines["activations kept for backward"]
+    )

@@ -30,6 +30,7 @@ from tinynn import (
 from tinynn.layers import Input
 from tinynn.models import Model, Sequential, clone_model, load_model
 from tinynn.optimizers import schedules
+from tinynn.profiling import profile
 
 __version__ = "0.1.0"
 
@@ -51,6 +52,7 @@ __all__ = [
     "models",
     "optimizers",
     "pretrained",
+    "profile",
     "regularizers",
     "runtime",
     "schedules",

@@ -161,7 +161,8 @@ class Model:
         return sum(layer.regularization_loss() for layer in self.layers)
 
     def summary(self, print_fn=print) -> str | None:
-        """Print a table of layers, output shapes, parameter counts and FLOPs per sample.
+        """Print a table of layers, output shapes, parameter counts and FLOPs per sample,
+        then the training memory allocated so far (``tinynn.profiling.training_memory``).
 
         As in Keras it returns None; with ``print_fn=None`` it returns the text instead.
         """

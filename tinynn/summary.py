@@ -1,8 +1,10 @@
-"""The text table printed by ``model.summary()``."""
+"""The text table printed by ``model.summary()``: layers, then the training memory."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from tinynn.profiling.memory import training_memory
 
 
 def _shape_text(shape: tuple[int, ...] | None) -> str:
@@ -10,9 +12,12 @@ def _shape_text(shape: tuple[int, ...] | None) -> str:
 
 
 def format_summary(model: Any) -> str:
-    """Layers with their output shapes, parameter counts and forward FLOPs per sample.
+    """Layers with their output shapes, parameter counts and forward FLOPs per sample, then
+    the memory training uses, as allocated now (``tinynn.profiling.training_memory``).
 
-    FLOPs count a multiply-add as two operations, as most papers do.
+    FLOPs count a multiply-add as two operations, as most papers do. The optimizer state, the
+    activations and the workspace appear with the first training step; ``tinynn.profile``
+    reports them for a step of any batch size.
     """
     header = ("Layer (type)", "Output Shape", "Param #", "FLOPs/sample")
     rows = [
@@ -45,5 +50,9 @@ def format_summary(model: Any) -> str:
         f"Trainable params: {trainable:,}",
         f"Non-trainable params: {total_params - trainable:,}",
         f"Forward FLOPs per sample: {total_flops:,}",
+        rule,
+        "Training memory, as allocated now (the optimizer state, activations and workspace",
+        "appear with the first training step; tinynn.profile measures a step's):",
+        training_memory(model).format(),
     ]
     return "\n".join(parts)

@@ -22,6 +22,9 @@ from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
 from typing import Any
 
+# Threads NumPy's BLAS uses now; the roofline records them too, so it is defined there once.
+from tinynn.profiling.roofline import blas_threads  # noqa: F401 (re-exported)
+
 DEFAULT_OUT = "benchmarks/results"
 MISSING = "missing"
 
@@ -173,18 +176,6 @@ def tinynn_backends(requested: Sequence[str]) -> dict[str, Any]:
 def backend_status(backends: dict[str, Any]) -> dict[str, str]:
     """The JSON's "backends": "ok" for each backend ``tinynn_backends`` found, else ``MISSING``."""
     return {name: MISSING if ops == MISSING else "ok" for name, ops in backends.items()}
-
-
-def blas_threads() -> int | None:
-    """Threads NumPy's BLAS will use, as threadpoolctl reports it (None if unknown)."""
-    threadpoolctl = import_optional("threadpoolctl")
-    if threadpoolctl is None:
-        return None
-    libraries = [lib for lib in threadpoolctl.threadpool_info() if lib["user_api"] == "blas"]
-    for lib in libraries:
-        if "numpy" in lib.get("filepath", ""):
-            return lib["num_threads"]
-    return libraries[0]["num_threads"] if libraries else None
 
 
 @contextlib.contextmanager

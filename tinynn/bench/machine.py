@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from tinynn.bench import common
+from tinynn.profiling.roofline import cpu_model, vector_flags
 
 #: Environment variables that change which kernel or how many threads the libraries use.
 THREAD_VARIABLES = (
@@ -38,18 +39,6 @@ THREAD_VARIABLES = (
 PACKAGES = ("numpy", "numba", "threadpoolctl", "matplotlib", "tinynn")
 #: Versions that ``format_machine`` prints on lines of their own, not in the libraries line.
 _OWN_LINES = ("numpy", "threadpoolctl", "matplotlib", "tinynn")
-
-
-def cpu_model() -> str:
-    """The "model name" line of /proc/cpuinfo (Linux), else what ``platform`` knows."""
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
 
 
 def package_version(name: str) -> str:
@@ -102,6 +91,7 @@ def machine_info(
     affinity = getattr(os, "sched_getaffinity", None)
     return {
         "cpu_model": cpu_model(),
+        "vector_flags": list(vector_flags()),
         "logical_cores": os.cpu_count(),
         "usable_cores": len(affinity(0)) if affinity else os.cpu_count(),
         "platform": platform.platform(),

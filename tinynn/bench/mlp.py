@@ -62,11 +62,23 @@ def build_model(sizes: Sequence[int], optimizer: str, backend: str, seed: int):
     return model
 
 
-class TinynnEpoch:
-    """``model.fit(x, y, batch_size, epochs=1)``: one epoch as a user runs it.
+class ModelEpoch:
+    """``model.fit(x, y, batch_size, epochs=1)``: one epoch of a compiled model, as a user
+    runs it. Calling it again continues training the same model (its optimizer state stays
+    warm)."""
 
-    Calling it again continues training the same model (its optimizer state stays warm).
-    """
+    def __init__(self, model, x: np.ndarray, y: np.ndarray, batch_size: int) -> None:
+        self.x, self.y, self.batch_size = x, y, batch_size
+        self.model = model
+        self.last_loss: float | None = None
+
+    def __call__(self) -> None:
+        history = self.model.fit(self.x, self.y, batch_size=self.batch_size, epochs=1, verbose=0)
+        self.last_loss = float(history.history["loss"][-1])
+
+
+class TinynnEpoch(ModelEpoch):
+    """``ModelEpoch`` of the MLP ``build_model(sizes, optimizer, backend, seed)``."""
 
     def __init__(
         self,
@@ -78,13 +90,7 @@ class TinynnEpoch:
         backend: str,
         seed: int,
     ) -> None:
-        self.x, self.y, self.batch_size = x, y, batch_size
-        self.model = build_model(sizes, optimizer, backend, seed)
-        self.last_loss: float | None = None
-
-    def __call__(self) -> None:
-        history = self.model.fit(self.x, self.y, batch_size=self.batch_size, epochs=1, verbose=0)
-        self.last_loss = float(history.history["loss"][-1])
+        super().__init__(build_model(sizes, optimizer, backend, seed), x, y, batch_size)
 
 
 class GemmFloor:

@@ -4,6 +4,7 @@
     tinynn evaluate tinynn-model.npz          # scores on the recorded test split
     tinynn predict tinynn-model.npz rows.csv  # a class per row
     tinynn summary tinynn-model.npz           # layer table
+    tinynn profile tinynn-model.npz           # where a training step's time goes
 
 Adding a command
 ----------------
@@ -31,10 +32,10 @@ import os
 import sys
 from collections.abc import Sequence
 
-from tinynn.cli import bench, evaluate, export, predict, summary, train
+from tinynn.cli import bench, evaluate, export, predict, profile, summary, train
 
 #: The subcommands, in the order ``tinynn --help`` lists them.
-COMMAND_MODULES = (train, evaluate, predict, summary, export, bench)
+COMMAND_MODULES = (train, evaluate, predict, summary, profile, export, bench)
 
 EXIT_OK = 0
 EXIT_ERROR = 1  # the command ran and failed: bad file, bad data, ...

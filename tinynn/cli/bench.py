@@ -15,8 +15,8 @@ from tinynn.bench import BENCHMARKS
 
 #: One line per subcommand for ``tinynn bench --help``.
 _SUMMARIES = {
-    "depth": "epoch time against the GEMM floor, parameters, FLOPs, memory and digits accuracy, "
-    "against depth and width",
+    "depth": "epoch time against the GEMM floor and the roofline, parameters, FLOPs, training "
+    "memory and digits accuracy, against depth and width (MLPs, CNNs or your own models)",
 }
 
 
