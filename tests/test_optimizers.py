@@ -495,3 +495,16 @@ def test_bad_hyperparameters_raise_with_the_value(make, bad):
         make()
     with pytest.raises(TypeError):
         SGD(momentom=0.9)  # a typo is not silently ignored
+
+
+def test_variables_are_the_live_state_arrays():
+    param, grad = np.ones(3), np.full(3, 0.5)
+    opt = Adam(0.1)
+    assert opt.variables == []
+    opt.step([(param, grad)])
+    exp_avg, exp_avg_sq = opt.variables  # Adam's two moments, for its one parameter
+    np.testing.assert_allclose(exp_avg, 0.1 * grad)
+    np.testing.assert_allclose(exp_avg_sq, 0.001 * grad**2)
+    opt.step([(param, grad)])
+    np.testing.assert_allclose(exp_avg, 0.19 * grad)  # the same array, updated in place
+    assert len(SGD(0.1, momentum=0.9).variables) == 0

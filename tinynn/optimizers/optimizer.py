@@ -118,6 +118,12 @@ class Optimizer:
         check_range("learning rate", value, 0.0)
         self._learning_rate = float(value)
 
+    @property
+    def variables(self) -> list[np.ndarray]:
+        """The state arrays the optimizer keeps for its parameters (momentum, moments), as
+        Keras's ``optimizer.variables``: the live arrays, not copies (``state_dict`` copies)."""
+        return [buffer for state in self._state.values() for buffer in state.buffers.values()]
+
     # --- one training step ---------------------------------------------------------------
 
     def step(self, params: Pairs) -> None:

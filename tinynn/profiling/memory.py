@@ -25,8 +25,7 @@ again. These are exactly the NumPy allocations that training keeps alive; the te
 against tracemalloc. What a step allocates and frees again (temporaries) is not in the
 footprint: the profile reports its peak separately.
 
-This reads ``optimizer._state`` (the per-parameter state; ``Optimizer`` has no public way to
-reach the buffers themselves, only copies through ``state_dict``).
+The optimizer's state is ``optimizer.variables``, its live arrays.
 """
 
 from __future__ import annotations
@@ -212,5 +211,4 @@ def _cached_arrays(obj: Any) -> Iterator[np.ndarray]:
 
 
 def _optimizer_buffers(optimizer: Any) -> Iterator[np.ndarray]:
-    for param_state in getattr(optimizer, "_state", {}).values():
-        yield from param_state.buffers.values()
+    yield from getattr(optimizer, "variables", [])
