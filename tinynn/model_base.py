@@ -23,10 +23,10 @@ from tinynn import losses, optimizers, training
 from tinynn.batches import prepare_data
 from tinynn.kernels import get_backend
 from tinynn.layers.layer import Layer, check_dtype, set_arrays
+from tinynn.model_summary import format_summary
 from tinynn.parameters import ParameterStore
 from tinynn.runtime.archive import FORMAT
 from tinynn.seeding import new_generator
-from tinynn.summary import format_summary
 from tinynn.train_state import TrainState
 from tinynn.validation import check_array, check_positive_int
 

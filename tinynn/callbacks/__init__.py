@@ -1,13 +1,13 @@
 """Callbacks: code that runs at fixed points of ``fit`` (Keras hook names).
 
-One module per concept: ``base`` (the hooks), ``callback_list`` (fan-out),
+One module per concept: ``callback`` (the hooks), ``callback_list`` (fan-out),
 ``history``, ``progbar``, ``early_stopping``, ``checkpoint``, ``learning_rate``,
 ``terminate_on_nan``, ``csv_logger``, ``backup_and_restore``; ``monitor`` holds the
 "did it improve?" logic they share.
 """
 
 from tinynn.callbacks.backup_and_restore import BackupAndRestore
-from tinynn.callbacks.base import Callback
+from tinynn.callbacks.callback import Callback
 from tinynn.callbacks.callback_list import CallbackList
 from tinynn.callbacks.checkpoint import ModelCheckpoint
 from tinynn.callbacks.csv_logger import CSVLogger

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from tinynn.callbacks.base import Callback, Logs
+from tinynn.callbacks.callback import Callback, Logs
 from tinynn.runtime.archive import ModelFileError, read_archive, write_archive
 from tinynn.seeding import layer_generators
 from tinynn.train_state import is_main_process

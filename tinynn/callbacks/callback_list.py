@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from tinynn.callbacks.base import Callback, Logs
+from tinynn.callbacks.callback import Callback, Logs
 from tinynn.callbacks.history import History
 from tinynn.callbacks.progbar import ProgbarLogger
 

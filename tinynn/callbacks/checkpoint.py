@@ -7,7 +7,7 @@ import string
 from typing import Any
 
 from tinynn.callbacks._checks import check_non_negative_int
-from tinynn.callbacks.base import Callback, Logs
+from tinynn.callbacks.callback import Callback, Logs
 from tinynn.callbacks.monitor import (
     check_monitor,
     is_improvement,

@@ -6,7 +6,7 @@ import csv
 import os
 from typing import Any
 
-from tinynn.callbacks.base import Callback, Logs
+from tinynn.callbacks.callback import Callback, Logs
 
 
 class CSVLogger(Callback):

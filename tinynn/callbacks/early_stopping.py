@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from tinynn.callbacks._checks import check_non_negative_int, check_non_negative_number
-from tinynn.callbacks.base import Callback, Logs
+from tinynn.callbacks.callback import Callback, Logs
 from tinynn.callbacks.monitor import (
     check_monitor,
     is_improvement,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from tinynn.callbacks.base import Callback
+from tinynn.callbacks.callback import Callback
 
 
 class GrowOnPlateau(Callback):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tinynn.callbacks.base import Callback, Logs
+from tinynn.callbacks.callback import Callback, Logs
 
 
 class History(Callback):

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from tinynn.callbacks.base import Callback, Logs
+from tinynn.callbacks.callback import Callback, Logs
 
 MODES = ("epoch", "batch")
 #: The statistics kept for each array: mean, standard deviation and L2 norm.

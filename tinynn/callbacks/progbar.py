@@ -10,7 +10,7 @@ from typing import Any, TextIO
 
 from tqdm.std import tqdm as std_tqdm
 
-from tinynn.callbacks.base import Callback, Logs
+from tinynn.callbacks.callback import Callback, Logs
 
 VERBOSE_LEVELS = (0, 1, 2, "auto")
 # The size a bar assumes when the terminal reports none: a fresh pseudo-terminal (``script``,

@@ -1,6 +1,6 @@
 """Metrics: numbers that tell a person how well the model does.
 
-- ``functional``: plain functions ``metric(y_true, y_pred) -> float`` (accuracy, precision,
+- ``scores``: plain functions ``metric(y_true, y_pred) -> float`` (accuracy, precision,
   recall, F1, the confusion matrix), with scikit-learn's averaging options;
 - ``accuracy_metrics``, ``confusion_metrics``, ``auc``: Keras's metric classes
   (``BinaryAccuracy``, ``Precision(thresholds, top_k, class_id)``, ``Recall``, ``AUC``, ...),
@@ -23,9 +23,9 @@ from tinynn.metrics.accuracy_metrics import (
     SparseCategoricalAccuracy,
 )
 from tinynn.metrics.auc import AUC
-from tinynn.metrics.base import Metric
 from tinynn.metrics.confusion_metrics import Precision, Recall, positive_class_f1
-from tinynn.metrics.functional import (
+from tinynn.metrics.metric import Metric
+from tinynn.metrics.scores import (
     AVERAGES,
     accuracy,
     binary_accuracy,

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from tinynn.metrics import functional
-from tinynn.metrics.base import Metric, sample_weights
+from tinynn.metrics.metric import Metric, sample_weights
 
 
 class MeanMetric(Metric):

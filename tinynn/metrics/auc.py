@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from tinynn.metrics.base import Metric
 from tinynn.metrics.confusion_metrics import confusion_counts, prepare
-from tinynn.metrics.functional import safe_divide
+from tinynn.metrics.metric import Metric
+from tinynn.metrics.scores import safe_divide
 
 EPSILON = 1e-7  # the end thresholds sit this far outside [0, 1], so scores of 0 and 1 count
 CURVES = ("ROC", "PR", "PRGAIN")

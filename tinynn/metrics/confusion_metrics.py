@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from tinynn.metrics.base import Metric, sample_weights
-from tinynn.metrics.functional import check_pair, safe_divide
+from tinynn.metrics.metric import Metric, sample_weights
+from tinynn.metrics.scores import check_pair, safe_divide
 
 NEG_INF = -1e10  # Keras's threshold with top_k: every kept score lies above it
 

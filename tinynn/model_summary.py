@@ -1,4 +1,5 @@
-"""The text table printed by ``model.summary()``: layers, then the training memory."""
+"""The text table printed by ``model.summary()``: layers, then the training memory (the
+``tinynn summary`` command prints it for a saved model)."""
 
 from __future__ import annotations
 
