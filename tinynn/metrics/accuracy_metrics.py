@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from tinynn.metrics import functional
+from tinynn.metrics import scores
 from tinynn.metrics.metric import Metric, sample_weights
 
 
@@ -53,7 +53,7 @@ class BinaryAccuracy(MeanMetric):
         super().__init__(name=name, dtype=dtype)
 
     def per_sample(self, y_true: Any, y_pred: Any) -> np.ndarray:
-        hits = functional.binary_hits(y_true, y_pred, self.threshold)
+        hits = scores.binary_hits(y_true, y_pred, self.threshold)
         return hits.reshape(len(hits), -1).mean(axis=1)
 
     def get_config(self) -> dict[str, Any]:
@@ -75,10 +75,10 @@ class _ArgmaxAccuracy(MeanMetric):
 class CategoricalAccuracy(_ArgmaxAccuracy):
     """How often ``argmax(y_pred) == argmax(y_true)``; y_true one-hot (n, k), y_pred (n, k)."""
 
-    hits = staticmethod(functional.categorical_hits)
+    hits = staticmethod(scores.categorical_hits)
 
 
 class SparseCategoricalAccuracy(_ArgmaxAccuracy):
     """How often ``argmax(y_pred) == y_true``; y_true labels (n,) or (n, 1), y_pred (n, k)."""
 
-    hits = staticmethod(functional.sparse_categorical_hits)
+    hits = staticmethod(scores.sparse_categorical_hits)
