@@ -29,7 +29,10 @@ def test_c_export_with_an_output_path(model_file, tmp_path, capsys):
     args = parse("export", str(model_file), "--format", "c", "--output", str(tmp_path / "x.h"))
     assert args.run(args) == 0
     assert "tinynn_predict" in (tmp_path / "x.h").read_text()
-    assert capsys.readouterr().out.strip() == f"Wrote {tmp_path / 'x.h'}"
+    assert capsys.readouterr().out.splitlines() == [
+        f"Wrote {tmp_path / 'x.h'}",
+        "Footprint: 60 bytes of weights (flash), 0 bytes of activations (RAM)",
+    ]
 
 
 def test_default_outputs_sit_beside_the_model(model_file, capsys):

@@ -41,16 +41,12 @@ from tinynn.runtime.archive import (
     read_archive,
     write_archive,
 )
-from tinynn.runtime.inference import InferenceModel, load_model
-from tinynn.runtime.model_file import (
-    DEFAULT_ALPHA,
-    LAYER_CLASSES,
-    MAX_SAMPLE_SIZE,
-    LayerSpec,
-    ModelSpec,
-    parse_model,
-    read_model,
-)
+from tinynn.runtime.inference import InferenceModel
+from tinynn.runtime.int8_model import QuantizedModel
+from tinynn.runtime.layer_parsers import LAYER_CLASSES
+from tinynn.runtime.load import load_model
+from tinynn.runtime.model_file import parse_model, read_model
+from tinynn.runtime.specs import DEFAULT_ALPHA, MAX_SAMPLE_SIZE, LayerSpec, ModelSpec
 
 __all__ = [
     "ACTIVATIONS",
@@ -67,6 +63,7 @@ __all__ = [
     "LayerSpec",
     "ModelFileError",
     "ModelSpec",
+    "QuantizedModel",
     "load_model",
     "parse_model",
     "read_archive",
