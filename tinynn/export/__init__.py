@@ -61,7 +61,7 @@ def load_calibration(calibration: Any, spec: runtime.ModelSpec) -> np.ndarray:
     if isinstance(calibration, str | os.PathLike):
         try:
             calibration = np.load(calibration, allow_pickle=False)
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, EOFError) as error:
             raise ValueError(
                 f"cannot read calibration data from {os.fspath(calibration)!r}: {error}"
             ) from None

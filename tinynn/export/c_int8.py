@@ -23,7 +23,6 @@ from tinynn.export.c_blocks import WINDOW
 from tinynn.export.c_int8_blocks import INT8_BLOCKS
 from tinynn.runtime.int8_layers import ADD_SHIFT, QuantizedLayer
 from tinynn.runtime.int8_model import QuantizedModel
-from tinynn.runtime.quantization import INT32_MAX, INT32_MIN
 
 
 def export_c_int8(model: QuantizedModel, prefix: str = "tinynn", source: str = "") -> str:
@@ -129,26 +128,9 @@ static inline void {P}_predict(const float *x, float *y)
         layer, name, found = q.layer, f"layer{index}", []
         what = f"layer {index} ({safe(layer.name)})"
         if q.kind == "Dense":
-            zp_in = q.in_q[0][1]
-            folded = q.bias.astype(np.int64) - zp_in * q.weights.astype(np.int64).sum(axis=0)
-            if folded.min() < INT32_MIN or folded.max() > INT32_MAX:
-                raise ValueError(f"{what}: its int8 bias does not fit in int32")
-            found.append(
-                self.array(
-                    f"{name}_W",
-                    q.weights.T,
-                    "int8_t",
-                    f"{what}: int8 kernel, transposed: row j = output j",
-                )
-            )
-            found.append(
-                self.array(
-                    f"{name}_b",
-                    folded,
-                    "int32_t",
-                    f"{what}: int32 bias minus zero_point_in * row sums",
-                )
-            )
+            note = f"{what}: int8 kernel, transposed: row j = output j"
+            found.append(self.array(f"{name}_W", q.weights.T, "int8_t", note))
+            found.append(self.array(f"{name}_b", q.bias, "int32_t", f"{what}: int32 bias"))
         elif q.weights is not None:
             note = f"{what}: int8 kernel {q.weights.shape}, row-major"
             found.append(self.array(f"{name}_W", q.weights, "int8_t", note))
@@ -187,7 +169,9 @@ static inline void {P}_predict(const float *x, float *y)
         if kind == "Dense":
             self.used.add("dense")
             n_in, units = q.weights.shape
-            call = _call(f"{P}_dense", f"&{name}_W[0][0]", f"{name}_b", requant, n_in, units, clamp)
+            weights = f"&{name}_W[0][0], {name}_b"
+            call = _call(f"{P}_dense", weights, requant, n_in, units, zp_in, clamp, "xs")
+            signature += f"    int16_t xs[{n_in}]; /* x - zero_point, widened */\n"
         elif kind in ("Conv2D", "DepthwiseConv2D"):
             block = "conv2d" if kind == "Conv2D" else "depthwise"
             self.used.add(block)
@@ -217,7 +201,8 @@ static inline void {P}_predict(const float *x, float *y)
                 call = _call(f"{P}_scale_shift", weights, requant, n, c, zp_in, zp_out)
             elif layer.activation == "softmax":
                 self.used.add("softmax")
-                call = _call(f"{P}_softmax", f"{name}_table", n, layer.output_shape[-1])
+                table = f"{name}_table, {len(q.table)}"
+                call = _call(f"{P}_softmax", table, n, layer.output_shape[-1])
             else:
                 self.used.add("lookup")
                 call = _call(f"{P}_lookup", f"{name}_table", n)

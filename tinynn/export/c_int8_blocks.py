@@ -48,18 +48,21 @@ static inline int8_t {P}_requantize(int32_t acc, int32_t m0, int shift, int zero
 }}
 """,
     "dense": """\
-/* y[j] = requantize(b[j] + sum over i of x[i] * W[j][i]): W is stored transposed (n_out,
- * n_in), so that each output is one dot product of int8 rows, and b[j] already holds
- * -zero_point_in * sum over i of W[j][i] (which is how (x - zero_point) * W becomes x * W). */
+/* y[j] = requantize(b[j] + sum over i of (x[i] - zp_in) * W[j][i]). W is stored transposed
+ * (n_out, n_in), so that each output is one dot product; x - zp_in is first widened to int16
+ * in xs (n_in values), which compilers turn into multiply-add instructions on int16 pairs. */
 static inline void {P}_dense(const int8_t *restrict x, const int8_t *restrict W,
     const int32_t *restrict b, const int32_t *restrict m0, const int8_t *restrict shift,
-    int n_in, int n_out, int zp_out, int low, int high, int8_t *restrict y)
+    int n_in, int n_out, int zp_in, int zp_out, int low, int high, int16_t *restrict xs,
+    int8_t *restrict y)
 {{
+    for (int i = 0; i < n_in; ++i)
+        xs[i] = (int16_t)(x[i] - zp_in);
     for (int j = 0; j < n_out; ++j) {{
         const int8_t *w = W + (size_t)j * n_in;
         int32_t acc = 0;
         for (int i = 0; i < n_in; ++i)
-            acc += x[i] * w[i];
+            acc += xs[i] * (int16_t)w[i];
         y[j] = {P}_requantize(acc + b[j], m0[j], shift[j], zp_out, low, high);
     }}
 }}
@@ -238,11 +241,11 @@ static inline void {P}_lookup(const int8_t *x, const int8_t *restrict table, int
 }}
 """,
     "softmax": """\
-/* Softmax over rows of `row` values: e = table[max - x] (exp(-scale * d) times 2^20), then
- * round(256 e / sum e) - 128, by integer division (halves up): scale 1/256, zero point -128.
- * y may be x. */
-static inline void {P}_softmax(const int8_t *x, const int32_t *restrict table, int n, int row,
-    int8_t *y)
+/* Softmax over rows of `row` values: e = exp(-scale * d) times 2^20 from a table over the
+ * distance d = max - x (0 past its `size` entries), then round(256 e / sum e) - 128 by
+ * integer division (halves up): scale 1/256, zero point -128. y may be x. */
+static inline void {P}_softmax(const int8_t *x, const int32_t *restrict table, int size,
+    int n, int row, int8_t *y)
 {{
     for (int start = 0; start < n; start += row) {{
         int max = x[start];
@@ -250,9 +253,11 @@ static inline void {P}_softmax(const int8_t *x, const int32_t *restrict table, i
         for (int i = 1; i < row; ++i)
             max = x[start + i] > max ? x[start + i] : max;
         for (int i = 0; i < row; ++i)
-            total += table[max - x[start + i]];
+            total += max - x[start + i] < size ? table[max - x[start + i]] : 0;
         for (int i = 0; i < row; ++i) {{
-            const int64_t q = ((int64_t)table[max - x[start + i]] * 512 + total) / (2 * total);
+            const int d = max - x[start + i];
+            const int64_t e = d < size ? table[d] : 0;
+            const int64_t q = (e * 512 + total) / (2 * total);
             y[start + i] = (int8_t)(q - 128 > 127 ? 127 : q - 128);
         }}
     }}

@@ -191,17 +191,21 @@ def activation_table(function, in_q: tuple[float, int], out_q: tuple[float, int]
 
 
 def softmax_table(in_scale: float) -> np.ndarray:
-    """int32[256]: entry d is round(exp(−scale · d) · 2^20), for d the distance (in steps of
-    the input's scale) below the row maximum."""
+    """int32[n]: entry d is round(exp(−scale · d) · 2^20), for d the distance (in steps of
+    the input's scale) below the row maximum; the entries that round to 0 are left out
+    (n ≤ 256), so a wide input range stores a short table."""
     d = np.arange(256, dtype=np.float64)
-    return round_half_away(np.exp(-in_scale * d) * 2**EXP_BITS).astype(np.int32)
+    table = round_half_away(np.exp(-in_scale * d) * 2**EXP_BITS).astype(np.int32)
+    return table[: max(int(np.count_nonzero(table)), 1)]
 
 
 def softmax_rows(q: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """Integer softmax over the last axis: e = table[max − q], p = e / Σe, and the output
-    round(256 · p) − 128 (scale 1/256, zero point −128) by integer division, halves up."""
+    """Integer softmax over the last axis: e = table[max − q] (0 past the table's end),
+    p = e / Σe, and the output round(256 · p) − 128 (scale 1/256, zero point −128) by
+    integer division, halves up."""
     q = np.asarray(q, np.int64)
-    e = table[q.max(axis=-1, keepdims=True) - q].astype(np.int64)
+    d = q.max(axis=-1, keepdims=True) - q
+    e = np.where(d < len(table), table[np.minimum(d, len(table) - 1)], 0).astype(np.int64)
     total = e.sum(axis=-1, keepdims=True)
     out = (e * 512 + total) // (2 * total) + QMIN
     return np.clip(out, QMIN, QMAX).astype(np.int8)
