@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinynn.export.c import Writer, check_prefix, describe, safe, size
 from tinynn.export.c_blocks import WINDOW
 from tinynn.export.c_int8_blocks import INT8_BLOCKS
+from tinynn.export.c_writer import Writer, _broadcast_index, check_prefix, describe, safe, size
 from tinynn.runtime.int8_layers import ADD_SHIFT, QuantizedLayer
 from tinynn.runtime.int8_model import QuantizedModel
 
@@ -216,8 +216,6 @@ static inline void {P}_predict(const float *x, float *y)
 
     def merge_int8(self, index: int, q: QuantizedLayer) -> str:
         """Add, Subtract, Average (TFLite's Add), Multiply or Concatenate on int8 inputs."""
-        from tinynn.export.c import _broadcast_index
-
         P, layer, kind = self.P, q.layer, q.kind
         args = ", ".join(f"const int8_t *x{i}" for i in range(len(layer.inputs)))
         head = f"static inline void {P}_layer{index}({args}, int8_t *y)\n{{\n"

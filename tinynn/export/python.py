@@ -57,6 +57,7 @@ RUNTIME_PARTS = (
     "tinynn.kernels.numpy_ops.normalize",
     "tinynn.runtime.archive",
     "tinynn.runtime.specs",
+    "tinynn.runtime.image_parsers",
     "tinynn.runtime.layer_parsers",
     "tinynn.runtime.model_file",
     "tinynn.runtime.layer_steps",
