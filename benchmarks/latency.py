@@ -482,6 +482,9 @@ def main(argv: list[str] | None = None) -> int:
     torch = common.import_optional("torch")
     rows, sizes = [], []
     with peers.same_threads(1, torch, 1):
+        # machine_info (called after the timings, as it must be) may report PyTorch's default
+        # thread count again: record the one in force while timing
+        settings["torch_threads_while_timing"] = torch.get_num_threads() if torch else None
         for name in args.models:
             with tempfile.TemporaryDirectory() as folder:
                 found, size = contenders(name, args, Path(folder))
@@ -494,7 +497,8 @@ def main(argv: list[str] | None = None) -> int:
     payload["targets"] = target_checks(rows, sizes)
     print(machine.format_machine(payload["machine"]))
     print(
-        f"C compiler: {payload['machine']['c_compiler']} {' '.join(C_FLAGS)}; one thread; "
+        f"C compiler: {payload['machine']['c_compiler']} {' '.join(C_FLAGS)}; one thread "
+        f"(PyTorch: {settings['torch_threads_while_timing']}); "
         f"median of {args.repeats} repeats of at least {args.min_time * 1e3:g} ms\n"
     )
     print(output.format_table(rows, COLUMNS))

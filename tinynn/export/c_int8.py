@@ -58,22 +58,19 @@ class Int8Writer(Writer):
         weights = [self.weights(i, q) for i, q in layers]
         functions = [self.layer_function(i, q) for i, q in layers]
         predict = self.predict("int8_t", "int8_t", "predict_int8")
-        channels = [
-            q.weights.shape[-1] for _, q in layers if q.kind in ("Conv2D", "DepthwiseConv2D")
-        ]
         depthwise = [
             q.weights.shape[2] * q.weights.shape[3]
             for _, q in layers
             if q.kind == "DepthwiseConv2D"
         ]
-        acc_size = max(channels + depthwise, default=1)
+        acc_size = max(depthwise, default=1)
         (s_in, z_in), (s_out, z_out) = model.input_q, model.output_q
         macros = (
             f"\n#define {P.upper()}_INPUT_SCALE {_float(s_in)}\n"
             f"#define {P.upper()}_INPUT_ZERO_POINT {z_in}\n"
             f"#define {P.upper()}_OUTPUT_SCALE {_float(s_out)}\n"
             f"#define {P.upper()}_OUTPUT_ZERO_POINT {z_out}\n"
-            "/* int32 accumulators a convolution keeps on the stack: its most output channels */\n"
+            "/* int32 sums a depthwise convolution keeps on the stack: its most channels */\n"
             f"#define {P.upper()}_ACC_SIZE {acc_size}"
         )
         used = [
@@ -131,6 +128,11 @@ static inline void {P}_predict(const float *x, float *y)
             note = f"{what}: int8 kernel, transposed: row j = output j"
             found.append(self.array(f"{name}_W", q.weights.T, "int8_t", note))
             found.append(self.array(f"{name}_b", q.bias, "int32_t", f"{what}: int32 bias"))
+        elif q.kind == "Conv2D":  # (kh, kw, c, filters) -> (filters, kh, kw, c)
+            note = f"{what}: int8 kernel {q.weights.shape}, stored (filters, kh, kw, c)"
+            kernel = q.weights.transpose(3, 0, 1, 2)
+            found.append(self.array(f"{name}_W", kernel, "int8_t", note))
+            found.append(self.array(f"{name}_b", q.bias, "int32_t", f"{what}: int32 bias"))
         elif q.weights is not None:
             note = f"{what}: int8 kernel {q.weights.shape}, row-major"
             found.append(self.array(f"{name}_W", q.weights, "int8_t", note))
@@ -176,10 +178,12 @@ static inline void {P}_predict(const float *x, float *y)
             block = "conv2d" if kind == "Conv2D" else "depthwise"
             self.used.add(block)
             width = q.weights.shape[3]
-            window = f"&{name}_window"
-            call = _call(
-                f"{P}_{block}", f"{name}_W", f"{name}_b", requant, window, width, zp_in, clamp
-            )
+            args = [f"{name}_W", f"{name}_b", requant, f"&{name}_window", width, zp_in, clamp]
+            if kind == "Conv2D":
+                patch = int(np.prod(q.weights.shape[:3]))
+                signature += f"    int16_t patch[{patch}]; /* x - zero_point under the kernel */\n"
+                args.append("patch")
+            call = _call(f"{P}_{block}", *args)
         elif kind in ("MaxPooling2D", "AveragePooling2D"):
             block = "max_pool" if kind == "MaxPooling2D" else "avg_pool"
             self.used.add(block)

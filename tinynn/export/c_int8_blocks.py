@@ -49,8 +49,9 @@ static inline int8_t {P}_requantize(int32_t acc, int32_t m0, int shift, int zero
 """,
     "dense": """\
 /* y[j] = requantize(b[j] + sum over i of (x[i] - zp_in) * W[j][i]). W is stored transposed
- * (n_out, n_in), so that each output is one dot product; x - zp_in is first widened to int16
- * in xs (n_in values), which compilers turn into multiply-add instructions on int16 pairs. */
+ * (n_out, n_in), so that each output is one dot product. x - zp_in is first widened to int16
+ * in xs (n_in values), which compilers turn into multiply-add instructions on int16 pairs,
+ * and four outputs are summed per pass: four independent sums, each xs[i] read once. */
 static inline void {P}_dense(const int8_t *restrict x, const int8_t *restrict W,
     const int32_t *restrict b, const int32_t *restrict m0, const int8_t *restrict shift,
     int n_in, int n_out, int zp_in, int zp_out, int low, int high, int16_t *restrict xs,
@@ -58,7 +59,23 @@ static inline void {P}_dense(const int8_t *restrict x, const int8_t *restrict W,
 {{
     for (int i = 0; i < n_in; ++i)
         xs[i] = (int16_t)(x[i] - zp_in);
-    for (int j = 0; j < n_out; ++j) {{
+    int j = 0;
+    for (; j + 4 <= n_out; j += 4) {{
+        const int8_t *w0 = W + (size_t)j * n_in, *w1 = w0 + n_in, *w2 = w1 + n_in;
+        const int8_t *w3 = w2 + n_in;
+        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        for (int i = 0; i < n_in; ++i) {{
+            a0 += xs[i] * (int16_t)w0[i];
+            a1 += xs[i] * (int16_t)w1[i];
+            a2 += xs[i] * (int16_t)w2[i];
+            a3 += xs[i] * (int16_t)w3[i];
+        }}
+        y[j] = {P}_requantize(a0 + b[j], m0[j], shift[j], zp_out, low, high);
+        y[j + 1] = {P}_requantize(a1 + b[j + 1], m0[j + 1], shift[j + 1], zp_out, low, high);
+        y[j + 2] = {P}_requantize(a2 + b[j + 2], m0[j + 2], shift[j + 2], zp_out, low, high);
+        y[j + 3] = {P}_requantize(a3 + b[j + 3], m0[j + 3], shift[j + 3], zp_out, low, high);
+    }}
+    for (; j < n_out; ++j) {{
         const int8_t *w = W + (size_t)j * n_in;
         int32_t acc = 0;
         for (int i = 0; i < n_in; ++i)
@@ -68,40 +85,37 @@ static inline void {P}_dense(const int8_t *restrict x, const int8_t *restrict W,
 }}
 """,
     "conv2d": """\
-/* acc[f] = b[f] + sum over a, d, c of (x[row][col][c] - zp_in) * W[a][d][c][f] for the pixels
- * of the window inside the image (the padding is real 0: it adds nothing), then requantized.
- * W is (kh, kw, c, filters); acc holds {P_}_ACC_SIZE accumulators, the most channels a
- * convolution of this model outputs. */
+/* For each output pixel: the patch of x - zp_in values the kernel covers, widened to int16
+ * (kh * kw * c of them, 0 where the window leaves the image: the padding is a real 0), then
+ * one dot product with each filter, requantized. W is stored (filters, kh, kw, c): filter f's
+ * weights in the patch's order. */
 static inline void {P}_conv2d(const int8_t *restrict x, const int8_t *restrict W,
     const int32_t *restrict b, const int32_t *restrict m0, const int8_t *restrict shift,
     const {P}_window *g, int filters, int zp_in, int zp_out, int low, int high,
-    int8_t *restrict y)
+    int16_t *restrict patch, int8_t *restrict y)
 {{
-    int32_t acc[{P_}_ACC_SIZE];
+    const int n = g->kh * g->kw * g->c;
     for (int i = 0; i < g->ho; ++i)
         for (int j = 0; j < g->wo; ++j) {{
-            for (int f = 0; f < filters; ++f)
-                acc[f] = b[f];
+            int16_t *p = patch;
             for (int a = 0; a < g->kh; ++a) {{
                 const int row = i * g->sh + a * g->dh - g->top;
-                if (row < 0 || row >= g->h)
-                    continue;
-                for (int d = 0; d < g->kw; ++d) {{
+                for (int d = 0; d < g->kw; ++d, p += g->c) {{
                     const int col = j * g->sw + d * g->dw - g->left;
-                    if (col < 0 || col >= g->w)
-                        continue;
+                    const int inside = row >= 0 && row < g->h && col >= 0 && col < g->w;
                     const int8_t *pixel = x + (row * g->w + col) * g->c;
-                    const int8_t *w = W + (a * g->kw + d) * g->c * filters;
-                    for (int c = 0; c < g->c; ++c, w += filters) {{
-                        const int32_t v = pixel[c] - zp_in;
-                        for (int f = 0; f < filters; ++f)
-                            acc[f] += v * w[f];
-                    }}
+                    for (int c = 0; c < g->c; ++c)
+                        p[c] = inside ? (int16_t)(pixel[c] - zp_in) : 0;
                 }}
             }}
             int8_t *out = y + (i * g->wo + j) * filters;
-            for (int f = 0; f < filters; ++f)
-                out[f] = {P}_requantize(acc[f], m0[f], shift[f], zp_out, low, high);
+            for (int f = 0; f < filters; ++f) {{
+                const int8_t *w = W + (size_t)f * n;
+                int32_t acc = 0;
+                for (int k = 0; k < n; ++k)
+                    acc += patch[k] * (int16_t)w[k];
+                out[f] = {P}_requantize(acc + b[f], m0[f], shift[f], zp_out, low, high);
+            }}
         }}
 }}
 """,
