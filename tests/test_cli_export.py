@@ -31,7 +31,7 @@ def test_c_export_with_an_output_path(model_file, tmp_path, capsys):
     assert "tinynn_predict" in (tmp_path / "x.h").read_text()
     assert capsys.readouterr().out.splitlines() == [
         f"Wrote {tmp_path / 'x.h'}",
-        "Footprint: 60 bytes of weights (flash), 0 bytes of activations (RAM)",
+        "Footprint: 60 bytes of weights (flash), 12 bytes of activations (RAM)",
     ]
 
 

@@ -78,6 +78,7 @@ class FloatWriter(Writer):
         blocks += [activation_block(name) for name in sorted(names)]
         units = [layer.kernel.shape[1] for _, layer in layers if layer.class_name == "Dense"]
         block_width = min(MAX_BLOCK_BYTES // spec.dtype.itemsize, max(units, default=1))
+        self.scratch_bytes = block_width * spec.dtype.itemsize if units else 0  # dense's acc
         block_macro = (
             "\n/* Outputs a Dense layer computes per sweep over its weights: the widest layer, at\n"
             f" * most {MAX_BLOCK_BYTES} bytes of them, on the stack. Measured on AVX-512 for\n"

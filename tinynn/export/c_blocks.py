@@ -226,7 +226,8 @@ HEADER_TOP = """\
  * Model '{name}' ({kind}), one sample of shape {shape} in:{summary}
  *
  * Footprint: {flash} bytes of constant weights (flash), {ram} bytes of
- * activation buffers (RAM: the arena inside {P}_predict).
+ * activation buffers (RAM: the arena inside {P}_predict, and the largest scratch
+ * array one layer keeps on the stack; x and y are the caller's).
  *
  * Usage: {usage}
  * Self-contained C99: no malloc (link with -lm). For speed compile with -O3

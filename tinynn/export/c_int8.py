@@ -46,6 +46,7 @@ class Int8Writer(Writer):
     def __init__(self, model: QuantizedModel, prefix: str) -> None:
         super().__init__(model.spec, prefix, "int8_t")
         self.model = model
+        self.scratch: list[int] = []  # bytes of int16 scratch, per layer that keeps one
         p = prefix
         self.usage = (
             f"float y[{p.upper()}_OUTPUT_SIZE]; {p}_predict(x, y);\n"
@@ -64,6 +65,7 @@ class Int8Writer(Writer):
             if q.kind == "DepthwiseConv2D"
         ]
         acc_size = max(depthwise, default=1)
+        self.scratch_bytes = max([4 * acc_size if depthwise else 0, *self.scratch])
         (s_in, z_in), (s_out, z_out) = model.input_q, model.output_q
         macros = (
             f"\n#define {P.upper()}_INPUT_SCALE {_float(s_in)}\n"
@@ -174,6 +176,7 @@ static inline void {P}_predict(const float *x, float *y)
             weights = f"&{name}_W[0][0], {name}_b"
             call = _call(f"{P}_dense", weights, requant, n_in, units, zp_in, clamp, "xs")
             signature += f"    int16_t xs[{n_in}]; /* x - zero_point, widened */\n"
+            self.scratch.append(2 * n_in)
         elif kind in ("Conv2D", "DepthwiseConv2D"):
             block = "conv2d" if kind == "Conv2D" else "depthwise"
             self.used.add(block)
@@ -182,6 +185,7 @@ static inline void {P}_predict(const float *x, float *y)
             if kind == "Conv2D":
                 patch = int(np.prod(q.weights.shape[:3]))
                 signature += f"    int16_t patch[{patch}]; /* x - zero_point under the kernel */\n"
+                self.scratch.append(2 * patch)
                 args.append("patch")
             call = _call(f"{P}_{block}", *args)
         elif kind in ("MaxPooling2D", "AveragePooling2D"):

@@ -73,6 +73,7 @@ class Writer:
         self.used: set[str] = set()
         self.constants: list[np.ndarray] = []  # what the header stores, for flash_bytes
         self.plan: Plan = plan_buffers(spec)
+        self.scratch_bytes = 0  # the largest stack scratch one layer function uses
 
     def array(self, name: str, values: np.ndarray, ctype: str, note: str) -> str:
         """A static const array of the header (counted in its flash bytes)."""
@@ -167,7 +168,7 @@ class Writer:
             f"\n *   {i}: {safe(describe(layer))}" for i, layer in enumerate(spec.layers)
         )
         flash = flash_bytes(self.constants)
-        ram = self.plan.arena * self.element_bytes
+        ram = self.plan.arena * self.element_bytes + self.scratch_bytes
         includes = ["math.h", "stddef.h"] + (["stdint.h"] if kind == "int8" else [])
         top = HEADER_TOP.format(
             source=f" from {safe(source)}" if source else "",
