@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 
@@ -120,3 +121,18 @@ def test_a_file_name_cannot_inject_code_into_the_module(tmp_path):
     header = module.read_text(encoding="utf-8").splitlines()[:3]
     assert all(line.startswith("#") for line in header)
     assert "import os; os.remove" not in module.read_text(encoding="utf-8")
+
+
+def test_the_default_name_of_any_model_file_is_importable(tmp_path):
+    small_model().save(str(tmp_path / "tinynn-model.npz"))  # what `tinynn train` writes
+    module, weights = export_model(tmp_path / "tinynn-model.npz", "python")
+    assert (module.name, weights.name) == ("tinynn_model.py", "tinynn_model_weights.npz")
+    small_model().save(str(tmp_path / "2024 run.npz"))
+    assert export_model(tmp_path / "2024 run.npz", "python")[0].name == "model_2024_run.py"
+
+
+def test_the_module_docstring_speaks_to_its_user(exported):
+    _, _, (module, _) = exported
+    doc = ast.get_docstring(ast.parse(module.read_text(encoding="utf-8")))
+    assert "from tinynn" not in doc and "import tinynn" not in doc
+    assert "model = load()" in doc

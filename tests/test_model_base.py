@@ -51,6 +51,66 @@ def test_the_engine_sees_training_updates():
     np.testing.assert_allclose(after, model.forward(x[:1]), rtol=1e-6)
 
 
+def conv_network(seed=0):
+    """Convolutions, batch norm, pooling, padding and a residual block: the engine runs them
+    all (BN from its live moving statistics)."""
+    return Sequential(
+        [
+            layers.Input((8, 8, 2)),
+            layers.Rescaling(2.0, offset=-1.0),
+            layers.Conv2D(6, 3, padding="same", activation="relu"),
+            layers.BatchNormalization(momentum=0.5),
+            layers.ZeroPadding2D(1),
+            layers.DepthwiseConv2D(3, strides=2, depth_multiplier=2),
+            layers.basic_block(12),
+            layers.SeparableConv2D(4, 3, padding="same", activation="relu6"),
+            layers.MaxPooling2D(2),
+            layers.AveragePooling2D(2, strides=1, padding="same"),
+            layers.GlobalAveragePooling2D(),
+            layers.Dense(5, activation="softmax"),
+        ],
+        seed=seed,
+    )
+
+
+def graph_network(seed=0):
+    from tinynn.models import Model
+
+    inputs = layers.Input((6, 6, 3))
+    h = layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
+    h = layers.BatchNormalization()(h)
+    skip = layers.Conv2D(4, 1)(inputs)
+    h = layers.Concatenate()([layers.Add()([h, skip]), layers.Multiply()([h, skip])])
+    out = layers.Dense(3, activation="softmax")(layers.Flatten()(h))
+    return Model(inputs, out, seed=seed)
+
+
+@pytest.mark.parametrize("backend", BACKEND_NAMES)
+@pytest.mark.parametrize("make", [conv_network, graph_network])
+def test_the_engine_runs_conv_and_graph_models_as_their_layers_do(backend, make):
+    model = make()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", backend=backend)
+    assert isinstance(model.inference_engine(), InferenceModel)
+    x = np.random.default_rng(4).normal(size=(16, *model.input_shape)).astype("float32")
+    model.fit(x, np.arange(16) % 3, epochs=2, batch_size=8, verbose=0)  # BN statistics move
+    for batch in (x[:1], x[:5], x):
+        np.testing.assert_allclose(
+            model.predict(batch, batch_size=8), model.forward(batch), atol=1e-6
+        )
+
+
+def test_the_engine_reads_live_weights_and_statistics_of_conv_models():
+    model = conv_network()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", backend="numpy")
+    x = np.random.default_rng(5).normal(size=(8, 8, 8, 2)).astype("float32")
+    engine = model.inference_engine()
+    before = model.predict(x)
+    model.fit(x, np.arange(8) % 5, epochs=2, verbose=0)
+    assert model.inference_engine() is engine  # no copies to refresh: the arrays are live
+    assert not np.allclose(before, model.predict(x))
+    np.testing.assert_allclose(model.predict(x), model.forward(x), atol=1e-6)
+
+
 def test_outputs_a_caller_keeps_are_never_overwritten():
     model = network()
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")

@@ -320,6 +320,8 @@ class Model:
             config = {"model": {"class_name": type(self).__name__, "config": self.get_config()}}
             params = [p for layer in self.layers for p in layer.params.values()]
             arrays = {f"weights/{i}": param for i, param in enumerate(params)}
+            for index, layer in enumerate(self.layers):  # BatchNormalization's statistics
+                arrays |= {f"state/{index}/{key}": v for key, v in layer.state.items()}
             kernels = ops if ops is not None and hasattr(ops, "DenseStack") else None
             spec = parse_model({"format": FORMAT, "format_version": 1, **config}, arrays, self.name)
             engine = InferenceModel(spec, kernels)

@@ -6,87 +6,41 @@
     float y[TINYNN_OUTPUT_SIZE];
     tinynn_predict(x, y);                   /* x: TINYNN_INPUT_SIZE floats, one sample */
 
-The header needs nothing but ``<math.h>`` (link with ``-lm``): weights are ``static const``
-arrays, and the two scratch buffers live on the stack of ``tinynn_predict`` (2 ×
-``TINYNN_MAX_WIDTH`` values), so there is no malloc and the function is re-entrant.
+The header needs nothing but ``<math.h>`` (link with ``-lm``). Weights are ``static const``
+arrays (flash on a microcontroller); every intermediate result lives in one arena whose size
+the export computes (``tinynn.export.memory``), a ``static`` array inside ``tinynn_predict``
+by default: no malloc, and the RAM shows at link time. ``TINYNN_FLASH_BYTES`` and
+``TINYNN_RAM_BYTES`` state both. The model is first lowered (``tinynn.runtime.lowering``):
+batch normalization folds into the convolution or Dense before it where it can.
 
 Every activation is generated from the ``c_formula`` its class in ``tinynn.activations``
 states beside its NumPy ``forward``, in float for float32 models (double for float64 ones).
-Each output sums its products in input order, so results differ from BLAS only by float
-rounding, well inside 1e-5 for networks of ordinary size.
+Each output sums its products in a fixed order, so results differ from BLAS only by float
+rounding, well inside 1e-5 for networks of ordinary size. ``--quantize int8`` writes the
+integer header of ``tinynn.export.c_int8`` instead.
 """
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
 from tinynn.activations import ACTIVATIONS
+from tinynn.export.c_blocks import ELEMENTWISE, FLOAT_BLOCKS, WINDOW
+from tinynn.export.c_writer import (
+    MERGE_OPS,
+    Writer,
+    _literal,
+    check_prefix,
+    describe,
+    safe,
+    size,
+)
 from tinynn.runtime import LayerSpec, ModelSpec
+from tinynn.runtime.lowering import AFFINE, channel_affine, lower
 
 #: Bytes of Dense outputs one sweep over the weights accumulates at most (``PREFIX_BLOCK``
 #: outputs: 256 floats or 128 doubles), a stack array of the generated code.
 MAX_BLOCK_BYTES = 1024
-
-# The building blocks. ``{T}`` is float or double; ``{F}`` the suffix of libm's float functions
-# ("f" for float, "" for double). Only the blocks a model uses are written out.
-_BLOCKS = {
-    "dense": """\
-/* Outputs j0 .. j0+width-1 (width <= {P_}_BLOCK) of y = x W + b, for W stored (n_in, n_out)
- * row by row as tinynn's Dense keeps it. Each y[j] sums x[i] * W[i][j] over i in order, then
- * adds b[j]. Working on a block of outputs reads each row of W contiguously, and x once per
- * block; where the vector registers can hold `acc` (AVX-512: 256 floats), they do. */
-static inline void {P}_dense_columns(const {T} *restrict x, const {T} *restrict W,
-    const {T} *restrict b, int n_in, int n_out, int j0, int width, {T} *restrict y)
-{{
-    {T} acc[{P_}_BLOCK];
-    for (int j = 0; j < width; ++j)
-        acc[j] = 0;
-    const {T} *w = W + j0;
-    for (int i = 0; i < n_in; ++i, w += n_out)
-        for (int j = 0; j < width; ++j)
-            acc[j] += x[i] * w[j];
-    for (int j = 0; j < width; ++j)
-        y[j0 + j] = b ? acc[j] + b[j0 + j] : acc[j];
-}}
-
-/* y = x W + b: full blocks of {P_}_BLOCK outputs (a constant width the compiler unrolls),
- * then the rest. b may be NULL (a Dense without bias). */
-static inline void {P}_dense(const {T} *restrict x, const {T} *restrict W,
-    const {T} *restrict b, int n_in, int n_out, {T} *restrict y)
-{{
-    int j0 = 0;
-    for (; j0 + {P_}_BLOCK <= n_out; j0 += {P_}_BLOCK)
-        {P}_dense_columns(x, W, b, n_in, n_out, j0, {P_}_BLOCK, y);
-    if (j0 < n_out)
-        {P}_dense_columns(x, W, b, n_in, n_out, j0, n_out - j0, y);
-}}
-""",
-    "copy": """\
-static inline void {P}_copy(const {T} *restrict x, int n, {T} *restrict y)
-{{
-    for (int i = 0; i < n; ++i)
-        y[i] = x[i];
-}}
-""",
-}
-
-
-#: An element-wise activation, generated from its class's ``c_formula`` (tinynn.activations).
-_ELEMENTWISE = """\
-/* {name}: the formula of tinynn.activations.{cls} */
-static inline void {{P}}_{name}({{T}} *v, int n, {{T}} alpha)
-{{{{
-    (void)alpha;
-    for (int i = 0; i < n; ++i) {{{{
-        const {{T}} x = v[i];
-        {{T}} y;
-        {formula}
-        v[i] = y;
-    }}}}
-}}}}
-"""
 
 
 def activation_block(name: str) -> str:
@@ -95,110 +49,77 @@ def activation_block(name: str) -> str:
     cls = ACTIVATIONS[name]
     if cls.c_formula is None:
         return cls.c_function
-    return _ELEMENTWISE.format(name=name, cls=cls.__name__, formula=cls.c_formula)
+    return ELEMENTWISE.format(name=name, cls=cls.__name__, formula=cls.c_formula)
 
 
 def export_c(spec: ModelSpec, prefix: str = "tinynn", source: str = "") -> str:
     """The text of a C99 header computing ``spec``; identifiers start with ``prefix``."""
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", prefix):
-        raise ValueError(f"prefix {prefix!r} is not a C identifier; use letters, digits and _")
+    check_prefix(prefix)
     ctype = "double" if spec.dtype == np.float64 else "float"
-    writer = _Writer(spec, prefix, ctype)
-    return writer.header(source)
+    return FloatWriter(lower(spec), prefix, ctype).header(source)
 
 
-def _safe(text: str) -> str:
-    """Text fit for a C comment: names come from the file, and "*/" would end the comment."""
-    return re.sub(r"[^A-Za-z0-9_.\- ]", "_", text)
+class FloatWriter(Writer):
+    element_bytes = 4
 
-
-def _size(shape: tuple[int, ...]) -> int:
-    return int(np.prod(shape))
-
-
-def _literal(value: float, ctype: str) -> str:
-    """A C constant that reads back exactly: 9 significant digits for float, 17 for double."""
-    text = f"{value:.9g}" if ctype == "float" else f"{value:.17g}"
-    if not any(c in text for c in ".e"):
-        text += ".0"
-    return text + ("f" if ctype == "float" else "")
-
-
-class _Writer:
     def __init__(self, spec: ModelSpec, prefix: str, ctype: str) -> None:
-        self.spec, self.P, self.T = spec, prefix, ctype
-        self.F = "f" if ctype == "float" else ""
-        self.used: set[str] = set()
+        super().__init__(spec, prefix, ctype)
+        self.element_bytes = np.dtype(spec.dtype).itemsize
+        self.usage = f"{ctype} y[{prefix.upper()}_OUTPUT_SIZE]; {prefix}_predict(x, y);"
 
     def header(self, source: str) -> str:
         P, spec = self.P, self.spec
         layers = list(enumerate(spec.layers))
-        width = max([_size(spec.output_shape)] + [_size(ly.output_shape) for _, ly in layers])
-        units = [layer.kernel.shape[1] for _, layer in layers if layer.kernel is not None]
+        weights = [self.weights(i, layer) for i, layer in layers]
+        functions = [self.layer_function(i, layer) for i, layer in layers]
+        predict = self.predict(self.T, self.T)
+        blocks = [FLOAT_BLOCKS[name] for name in FLOAT_BLOCKS if name in self.used]
+        names = self.used - set(FLOAT_BLOCKS) - {"window"}
+        blocks += [activation_block(name) for name in sorted(names)]
+        units = [layer.kernel.shape[1] for _, layer in layers if layer.class_name == "Dense"]
         block_width = min(MAX_BLOCK_BYTES // spec.dtype.itemsize, max(units, default=1))
-        weights = [self._weights(i, layer) for i, layer in layers if layer.kernel is not None]
-        functions = [self._layer_function(i, layer) for i, layer in layers]
-        predict = self._predict(layers)
-        blocks = [_BLOCKS[name] for name in _BLOCKS if name in self.used]
-        blocks += [activation_block(name) for name in sorted(self.used - set(_BLOCKS))]
-        guard = f"{P.upper()}_MODEL_H"
-        summary = "".join(f"\n *   {i}: {_describe(layer)}" for i, layer in layers)
-        parts = [
-            f"/* Generated by tinynn{' from ' + _safe(source) if source else ''}. Do not edit.\n"
-            f" *\n * Model '{_safe(spec.name)}', one sample of shape {spec.input_shape} in:"
-            f"{summary}\n *\n"
-            f" * Usage: {self.T} y[{P.upper()}_OUTPUT_SIZE]; {P}_predict(x, y);\n"
-            f" * where x holds one sample: {P.upper()}_INPUT_SIZE values in row-major order.\n"
-            " * Self-contained C99: no malloc, only <math.h> (link with -lm). For speed compile\n"
-            " * with -O3 (and -march=native when it runs on the machine that builds it). */",
-            f"#ifndef {guard}\n#define {guard}\n\n#include <math.h>\n#include <stddef.h>",
-            f"#define {P.upper()}_INPUT_SIZE {_size(spec.input_shape)}\n"
-            f"#define {P.upper()}_OUTPUT_SIZE {_size(spec.output_shape)}\n"
-            f"#define {P.upper()}_MAX_WIDTH {width}\n"
-            "/* Outputs a Dense layer computes per sweep over its weights: the widest layer, at\n"
+        self.scratch_bytes = block_width * spec.dtype.itemsize if units else 0  # dense's acc
+        block_macro = (
+            "\n/* Outputs a Dense layer computes per sweep over its weights: the widest layer, at\n"
             f" * most {MAX_BLOCK_BYTES} bytes of them, on the stack. Measured on AVX-512 for\n"
             " * 784-256-256-10, 256 floats ran 10% faster than 64; on a small stack, or where\n"
             " * fewer registers make another width faster, define it before including this. */\n"
-            f"#ifndef {P.upper()}_BLOCK\n#define {P.upper()}_BLOCK {block_width}\n#endif\n\n"
-            "/* Weights start on a 64-byte boundary, so that a vector load of a row block never\n"
-            " * straddles two cache lines (worth about 20% on AVX-512). Other compilers just get\n"
-            " * the default alignment, which is still correct. */\n"
-            "#if defined(__GNUC__) || defined(__clang__)\n"
-            f"#define {P.upper()}_ALIGNED __attribute__((aligned(64)))\n"
-            "#else\n"
-            f"#define {P.upper()}_ALIGNED\n"
-            "#endif",
+            f"#ifndef {P.upper()}_BLOCK\n#define {P.upper()}_BLOCK {block_width}\n#endif"
+        )
+        parts = [
             "/* ---- weights ---- */",
-            *weights,
+            WINDOW.format(P=P).rstrip() if "window" in self.used else "",
+            *[w for w in weights if w],
             "/* ---- building blocks ---- */",
             *(block.format(P=P, P_=P.upper(), T=self.T, F=self.F).rstrip() for block in blocks),
             "/* ---- one function per layer ---- */",
             *functions,
             predict,
-            f"#endif /* {guard} */\n",
         ]
-        return "\n\n".join(part for part in parts if part)
+        return self.frame(source, spec.dtype.name, parts, block_macro)
 
-    def _weights(self, index: int, layer: LayerSpec) -> str:
-        n_in, units = layer.kernel.shape
-        A = f"{self.P.upper()}_ALIGNED"
-        text = [
-            f"/* layer {index} ({_safe(layer.name)}): kernel ({n_in}, {units}), row i = input i */",
-            f"static const {self.T} {self.P}_layer{index}_W[{n_in}][{units}] {A} = {{",
-        ]
-        text += [f"    {{{self._numbers(row)}}}," for row in layer.kernel]
-        text.append("};")
+    def weights(self, index: int, layer: LayerSpec) -> str:
+        T, name = self.T, f"layer{index}"
+        found = []
+        if layer.kernel is not None:
+            shape = layer.kernel.shape
+            note = f"layer {index} ({safe(layer.name)}): kernel {shape}"
+            note += ", row i = input i" if layer.class_name == "Dense" else ", row-major"
+            found.append(self.array(f"{name}_W", layer.kernel, T, note))
         if layer.bias is not None:
-            text.append(f"static const {self.T} {self.P}_layer{index}_b[{units}] {A} = {{")
-            text.append(f"    {self._numbers(layer.bias)}\n}};")
-        return "\n".join(text)
+            found.append(self.array(f"{name}_b", layer.bias, T, f"layer {index}: bias"))
+        if layer.class_name in AFFINE:
+            scale, shift = (a.astype(layer.dtype) for a in channel_affine(layer))
+            note = f"layer {index} ({safe(layer.name)}): y = x * scale + shift per channel"
+            found.append(self.array(f"{name}_scale", scale, T, note))
+            found.append(self.array(f"{name}_shift", shift, T, f"layer {index}: shift"))
+        if layer.class_name in ("Conv2D", "DepthwiseConv2D"):
+            found.append(self.window(index, layer, layer.kernel.shape[:2]))
+        if layer.class_name in ("MaxPooling2D", "AveragePooling2D"):
+            found.append(self.window(index, layer, layer.pool_size))
+        return "\n".join(found)
 
-    def _numbers(self, values: np.ndarray) -> str:
-        items = [_literal(float(v), self.T) for v in values]
-        lines = [", ".join(items[i : i + 8]) for i in range(0, len(items), 8)]
-        return ",\n     ".join(lines)
-
-    def _activation(self, layer: LayerSpec, target: str, n: int) -> str:
+    def activation(self, layer: LayerSpec, target: str, n: int) -> str:
         """The in-place activation call on ``target`` (n values), or "" for linear."""
         name = layer.activation
         if name == "linear":
@@ -208,67 +129,58 @@ class _Writer:
             return f"    {self.P}_softmax({target}, {n}, {layer.output_shape[-1]});\n"
         return f"    {self.P}_{name}({target}, {n}, {_literal(layer.alpha, self.T)});\n"
 
-    def _layer_function(self, index: int, layer: LayerSpec) -> str:
-        P, T = self.P, self.T
-        head = f"/* layer {index}: {_describe(layer)} */"
-        if layer.class_name == "Dense":
+    def layer_function(self, index: int, layer: LayerSpec) -> str:
+        P, T, kind = self.P, self.T, layer.class_name
+        head = f"/* layer {index}: {safe(describe(layer))} */\n"
+        n = size(layer.output_shape)
+        name = f"{P}_layer{index}"
+        signature = f"static inline void {name}(const {T} *restrict x, {T} *restrict y)\n{{\n"
+        bias = f"{name}_b" if layer.bias is not None else "NULL"
+        if kind in ("Flatten", "Reshape"):
+            return f"/* layer {index}: {safe(describe(layer))}: nothing to do on flat memory */"
+        if kind in MERGE_OPS or kind == "Concatenate":
+            return head + self.merge(index, layer)
+        if kind == "Dense":
             self.used.add("dense")
             n_in, units = layer.kernel.shape
-            bias = f"{P}_layer{index}_b" if layer.bias is not None else "NULL"
-            return (
-                f"{head}\nstatic inline void {P}_layer{index}"
-                f"(const {T} *restrict x, {T} *restrict y)\n"
-                f"{{\n    {P}_dense(x, &{P}_layer{index}_W[0][0], {bias}, {n_in}, {units}, y);\n"
-                f"{self._activation(layer, 'y', units)}}}"
-            )
-        if layer.class_name == "Activation":
-            n = _size(layer.output_shape)
-            body = self._activation(layer, "x", n) or "    (void)x;\n"
-            return f"{head}\nstatic inline void {P}_layer{index}({T} *x)\n{{\n{body}}}"
-        return f"/* layer {index}: {_describe(layer)}: nothing to do on flat memory */"
-
-    def _predict(self, layers: list[tuple[int, LayerSpec]]) -> str:
-        """{P}_predict: run the layers, ping-ponging between two stack buffers a and b.
-
-        A Dense writes into the other buffer (the last Dense straight into y); an Activation
-        works in place, after copying the input when it would otherwise write into x."""
-        P, T = self.P, self.T
-        dense = [i for i, layer in layers if layer.class_name == "Dense"]
-        body, current, scratch = [], "x", []
-        for i, layer in layers:
-            if layer.class_name not in ("Dense", "Activation"):
-                continue
-            later_dense = bool(dense) and i < dense[-1]
-            if layer.class_name == "Dense" or current == "x":
-                target = "y" if not later_dense else ("b" if current == "a" else "a")
-                if target != "y" and target not in scratch:
-                    scratch.append(target)
-                if layer.class_name == "Dense":
-                    body.append(f"    {P}_layer{i}({current}, {target});")
-                else:
-                    self.used.add("copy")
-                    body.append(f"    {P}_copy(x, {_size(layer.output_shape)}, {target});")
-                current = target
-            if layer.class_name == "Activation":
-                body.append(f"    {P}_layer{i}({current});")
-        if current != "y":
+            call = f"    {P}_dense(x, &{name}_W[0][0], {bias}, {n_in}, {units}, y);\n"
+        elif kind in ("Conv2D", "DepthwiseConv2D"):
+            block = "conv2d" if kind == "Conv2D" else "depthwise"
+            self.used.add(block)
+            width = layer.kernel.shape[3]
+            call = f"    {P}_{block}(x, {name}_W, {bias}, &{name}_window, {width}, y);\n"
+        elif kind in ("MaxPooling2D", "AveragePooling2D"):
+            block = "max_pool" if kind == "MaxPooling2D" else "avg_pool"
+            self.used.add(block)
+            call = f"    {P}_{block}(x, &{name}_window, y);\n"
+        elif kind == "GlobalAveragePooling2D":
+            self.used.add("global_avg_pool")
+            h, w, c = layer.input_shape
+            call = f"    {P}_global_avg_pool(x, {h * w}, {c}, y);\n"
+        elif kind == "ZeroPadding2D":
+            self.used.add("zero_pad")
+            h, w, c = layer.input_shape
+            pads = ", ".join(str(p) for p in layer.pads)
+            call = f"    {P}_zero_pad(x, {h}, {w}, {c}, {pads}, y);\n"
+        elif kind in AFFINE:
+            self.used.add("scale_shift")
+            c = layer.output_shape[-1]
+            call = f"    {P}_scale_shift(x, {name}_scale, {name}_shift, {n}, {c}, y);\n"
+            if index in self.plan.in_place:
+                return (
+                    head
+                    + f"static inline void {name}({T} *x)\n{{\n"
+                    + call.replace(", y);", ", x);")
+                    + "}"
+                )
+            signature = f"static inline void {name}(const {T} *x, {T} *y)\n{{\n"
+        elif kind == "Activation":
+            if index in self.plan.in_place:
+                body = self.activation(layer, "x", n)
+                return head + f"static inline void {name}({T} *x)\n{{\n{body}}}"
             self.used.add("copy")
-            body.append(f"    {P}_copy({current}, {P.upper()}_OUTPUT_SIZE, y);")
-        buffers = [f"    {T} {name}[{P.upper()}_MAX_WIDTH];" for name in sorted(scratch)]
-        return (
-            f"/* The model: x holds {P.upper()}_INPUT_SIZE values, y receives "
-            f"{P.upper()}_OUTPUT_SIZE. */\n"
-            f"static inline void {P}_predict(const {T} *x, {T} *y)\n{{\n"
-            + "\n".join(buffers + body)
-            + "\n}"
-        )
-
-
-def _describe(layer: LayerSpec) -> str:
-    if layer.class_name == "Dense":
-        return f"Dense({layer.kernel.shape[0]} -> {layer.kernel.shape[1]}, {layer.activation})"
-    if layer.class_name == "Activation":
-        return f"Activation({layer.activation})"
-    if layer.class_name in ("Flatten", "Reshape"):
-        return f"{layer.class_name}({layer.input_shape} -> {layer.output_shape})"
-    return f"{layer.class_name} (identity at inference)"
+            call = f"    {P}_copy(x, {n}, y);\n"
+            return head + signature + call + self.activation(layer, "y", n) + "}"
+        else:
+            raise ValueError(f"layer {layer.name!r} ({kind}) has no C form")
+        return head + signature + call + self.activation(layer, "y", n) + "}"

@@ -171,7 +171,8 @@ class ArchiveReader:
         self.members = {info.filename.removesuffix(".npy"): info for info in infos}
 
     def array(self, key: str, kind: str) -> np.ndarray:
-        """Member ``key`` as an array; kind "config" wants uint8, "weight" float32/float64."""
+        """Member ``key`` as an array; kind "config" wants uint8, "weight" a float dtype
+        (float32 or float64; float16 for weights stored at half precision)."""
         info = self.members.get(key)
         if info is None:
             raise ModelFileError(f"{self.path!r} is missing the array {key!r}")
@@ -188,9 +189,10 @@ class ArchiveReader:
                 raise ModelFileError(f"{self.path!r}: array {key!r}: bad header: {error}") from None
             if kind == "config" and dtype != np.uint8:
                 raise ModelFileError(f"{self.path!r}: the config has dtype {dtype}; expected uint8")
-            if kind == "weight" and (dtype.kind != "f" or dtype.itemsize not in (4, 8)):
+            if kind == "weight" and (dtype.kind != "f" or dtype.itemsize not in (2, 4, 8)):
                 raise ModelFileError(  # this also refuses object arrays, i.e. pickles
-                    f"{self.path!r}: array {key!r} has dtype {dtype}; expected float32 or float64"
+                    f"{self.path!r}: array {key!r} has dtype {dtype}; expected float32 or float64 "
+                    "(float16 in files exported with --quantize float16)"
                 )
             nbytes = math.prod(shape) * dtype.itemsize
             if nbytes != info.file_size - stream.tell():

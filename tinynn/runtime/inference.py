@@ -1,147 +1,70 @@
 """The inference engine: ``InferenceModel`` runs a checked ``ModelSpec``, one sample or a batch.
 
 It is the one implementation behind both ``model.predict`` (on a model's live weights) and the
-NumPy-only runtime (on a file's weights): every layer is prepared once (its activation object,
-its buffers), so that predicting one sample is a vector-matrix product per Dense layer and a
-few in-place NumPy operations. The activations are the classes of ``tinynn.activations``
-themselves, so inference computes exactly the formulas training does.
+NumPy-only runtime (on a file's weights). Every layer is prepared once as a step of
+``tinynn.runtime.layer_steps`` (its activation object, its buffers), so that predicting one
+sample through a Dense stack is a vector-matrix product per layer and a few in-place NumPy
+operations. The steps compute with the activation classes of ``tinynn.activations`` and the
+NumPy kernels the layers call, so inference computes exactly the formulas training does.
+
+A model is a program: slot 0 holds the input, and step k writes slot k + 1 from the slots it
+reads. A chain (every step reading the one before, as in a Sequential model) runs as a plain
+loop; a graph (Functional, Residual) keeps its slots in a list.
 
 ``kernels`` (optional) is a compiled backend such as ``tinynn.kernels.numba_ops``: consecutive
-Dense layers then run as one compiled call (``kernels.DenseStack``). The engine imports
-nothing beyond NumPy and the modules it is shipped with; the kernels are handed in.
+Dense layers of a chain then run as one compiled call (``kernels.DenseStack``). The engine
+imports nothing beyond NumPy and the modules it is shipped with; the kernels are handed in.
 """
 
 from __future__ import annotations
 
-import os
 import threading
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from tinynn.activations import ACTIVATIONS
-from tinynn.runtime.archive import MAX_FILE_BYTES
-from tinynn.runtime.model_file import LayerSpec, ModelSpec, read_model
+from tinynn.runtime.layer_steps import STEPS, Cast, DenseRun
+from tinynn.runtime.specs import LayerSpec, ModelSpec
 
 
-def _activation_object(layer: LayerSpec) -> Any:
-    """The activation class of a layer spec, instantiated (with its alpha where it has one)."""
-    cls = ACTIVATIONS[layer.activation]
-    return cls(layer.alpha) if layer.alpha else cls()
-
-
-class _Dense:
-    """y = f(x W + b), with W (n_in, units) as the model keeps it: for one sample,
-    ``np.dot(x, W)`` is one BLAS vector-matrix product."""
-
-    def __init__(self, layer: LayerSpec) -> None:
-        self.kernel, self.bias = layer.kernel, layer.bias
-        self.activation = None if layer.activation == "linear" else _activation_object(layer)
-        self.out = np.empty(layer.output_shape, layer.dtype)  # reused by every ``one`` call
-
-    def one(self, x: np.ndarray) -> np.ndarray:
-        out = np.dot(x, self.kernel, out=self.out)
-        if self.bias is not None:
-            out += self.bias
-        if self.activation is not None:
-            self.activation.forward(out, out=out)
-        return out
-
-    def batch(self, x: np.ndarray) -> np.ndarray:
-        out = np.matmul(x, self.kernel)
-        if self.bias is not None:
-            out += self.bias
-        if self.activation is not None:
-            self.activation.forward(out, out=out)
-        return out
-
-
-class _DenseRun:
-    """Consecutive Dense layers run by a compiled backend's ``DenseStack``."""
-
-    def __init__(self, layers: list[LayerSpec], kernels: Any) -> None:
-        self.stack = kernels.DenseStack(
-            [(layer.kernel, layer.bias, _activation_object(layer)) for layer in layers]
-        )
-        self.dtype = layers[0].dtype
-        self.scratch = np.empty(self.stack.width, self.dtype)
-
-    def one(self, x: np.ndarray) -> np.ndarray:
-        return self.stack.forward_one(x, self.scratch)
-
-    def batch(self, x: np.ndarray) -> np.ndarray:
-        scratch = np.empty(len(x) * self.stack.width, self.dtype)
-        return self.stack.forward(x, scratch)
-
-
-class _Activation:
-    def __init__(self, layer: LayerSpec) -> None:
-        self.activation = _activation_object(layer)
-        self.out = np.empty(layer.output_shape, layer.dtype)
-
-    def one(self, x: np.ndarray) -> np.ndarray:
-        return self.activation.forward(x, out=self.out)
-
-    def batch(self, x: np.ndarray) -> np.ndarray:
-        return self.activation.forward(x, out=np.empty_like(x))
-
-
-class _Reshape:
-    def __init__(self, shape: tuple[int, ...]) -> None:
-        self.shape = shape
-
-    def one(self, x: np.ndarray) -> np.ndarray:
-        return x.reshape(self.shape)
-
-    def batch(self, x: np.ndarray) -> np.ndarray:
-        return x.reshape((len(x), *self.shape))
-
-
-class _Cast:
-    """A layer computing in another dtype than the one before it (tinynn casts its input)."""
-
-    def __init__(self, dtype: np.dtype) -> None:
-        self.dtype = dtype
-
-    def one(self, x: np.ndarray) -> np.ndarray:
-        return x.astype(self.dtype)
-
-    batch = one
-
-
-def _steps(spec: ModelSpec, kernels: Any) -> list[Any]:
-    """One step per layer (Dropout and Input are the identity at inference); with a compiled
-    backend, consecutive Dense layers with built-in activations become one step."""
-    steps: list[Any] = []
-    dtype, run = spec.dtype, []
-
-    def flush() -> None:
-        if run:
-            steps.append(_DenseRun(list(run), kernels))
-            run.clear()
-
+def _units(spec: ModelSpec, kernels: Any) -> list[tuple[str, list[LayerSpec]]]:
+    """The layers grouped into steps: ("layer", [one layer]), or, with a compiled backend, a
+    ("run", [Dense, …]) of consecutive Dense layers of one dtype in a chain."""
+    fuse = kernels is not None and spec.is_chain()
+    units: list[tuple[str, list[LayerSpec]]] = []
     for layer in spec.layers:
-        if layer.class_name in ("Dropout", "Input"):
-            continue
-        if layer.dtype != dtype:
-            flush()
-            steps.append(_Cast(layer.dtype))
-            dtype = layer.dtype
-        if kernels is not None and layer.class_name == "Dense" and layer.kernel.flags.c_contiguous:
-            run.append(layer)
-            continue
-        flush()
-        if layer.class_name == "Dense":
-            steps.append(_Dense(layer))
-        elif layer.class_name == "Activation":
-            steps.append(_Activation(layer))
-        elif layer.class_name in ("Flatten", "Reshape"):
-            steps.append(_Reshape(layer.output_shape))
-    flush()
-    if dtype != spec.dtype:
-        steps.append(_Cast(spec.dtype))
-    return steps
+        dense = fuse and layer.class_name == "Dense" and layer.kernel.flags.c_contiguous
+        if dense and units and units[-1][0] == "run" and units[-1][1][-1].dtype == layer.dtype:
+            units[-1][1].append(layer)
+        else:
+            units.append(("run" if dense else "layer", [layer]))
+    return units
+
+
+def program(spec: ModelSpec, kernels: Any = None) -> tuple[list, int, dict[int, int]]:
+    """([(step, slots it reads)], the output's slot, {tensor: slot}). A layer computing in
+    another dtype than a tensor it reads gets a ``Cast`` step first, as tinynn's layers cast
+    their inputs. Tensors inside a fused run of Dense layers have no slot."""
+    steps: list[tuple[Any, tuple[int, ...]]] = []
+    dtype_of = [spec.dtype]  # per slot
+    slot_of = {0: 0}  # tensor -> slot
+
+    def emit(step: Any, reads: tuple[int, ...], dtype: np.dtype) -> int:
+        steps.append((step, reads))
+        dtype_of.append(dtype)
+        return len(steps)
+
+    def read(tensor: int, dtype: np.dtype) -> int:
+        slot = slot_of[tensor]
+        return slot if dtype_of[slot] == dtype else emit(Cast(dtype), (slot,), dtype)
+
+    tensor = 0
+    for kind, unit in _units(spec, kernels):
+        reads = tuple(read(t, unit[0].dtype) for t in unit[0].inputs)
+        step = DenseRun(unit, kernels) if kind == "run" else STEPS[unit[0].class_name](unit[0])
+        tensor += len(unit)
+        slot_of[tensor] = emit(step, reads, unit[-1].dtype)
+    return steps, read(spec.output, spec.dtype), slot_of
 
 
 class InferenceModel:
@@ -158,9 +81,13 @@ class InferenceModel:
         self.spec, self.metadata = spec, spec.metadata
         self.input_shape, self.output_shape = spec.input_shape, spec.output_shape
         self.dtype = spec.dtype
-        steps = _steps(spec, kernels)
-        self._one = tuple(step.one for step in steps)  # bound methods: no lookups per call
-        self._batch = tuple(step.batch for step in steps)
+        steps, self._output, self._slots = program(spec, kernels)
+        self._chain = self._output == len(steps) and all(
+            reads == (k,) for k, (_, reads) in enumerate(steps)
+        )
+        self._one = tuple(step.one for step, _ in steps)  # bound methods: no lookups per call
+        self._batch = tuple(step.batch for step, _ in steps)
+        self._reads = tuple(reads for _, reads in steps)
         self._lock = threading.Lock()
 
     def predict_one(self, sample: Any) -> np.ndarray:
@@ -175,11 +102,28 @@ class InferenceModel:
         if not self._lock.acquire(blocking=False):  # another thread is using the buffers
             return self.run_batch(x[None])[0]
         try:
-            for step in self._one:
-                x = step(x)
-            return x.copy()  # the buffer is reused by the next call
+            if self._chain:
+                for step in self._one:
+                    x = step(x)
+                return x.copy()  # the buffer is reused by the next call
+            return self._run_graph(self._one, x).copy()
         finally:
             self._lock.release()
+
+    def tensors(self, x: np.ndarray) -> list[np.ndarray | None]:
+        """Every tensor for a batch x: the input, then each layer's output (what int8
+        calibration measures); None inside a fused run of Dense layers."""
+        slots = [np.array(x, dtype=self.dtype)]
+        for step, reads in zip(self._batch, self._reads, strict=True):
+            slots.append(step(*[slots[i] for i in reads]))
+        count = len(self.spec.layers) + 1
+        return [slots[self._slots[t]] if t in self._slots else None for t in range(count)]
+
+    def _run_graph(self, steps: tuple, x: np.ndarray) -> np.ndarray:
+        slots = [x]
+        for step, reads in zip(steps, self._reads, strict=True):
+            slots.append(step(*[slots[i] for i in reads]))
+        return slots[self._output]
 
     def predict(self, x: Any, batch_size: int | None = None) -> np.ndarray:
         """Outputs (batch, *output_shape) for x of shape (batch, *input_shape).
@@ -203,6 +147,8 @@ class InferenceModel:
     def run_batch(self, x: np.ndarray) -> np.ndarray:
         """Outputs for a batch already checked, as a new array."""
         h = np.array(x, dtype=self.dtype)  # a copy, so nothing below can write into the input
+        if not self._chain:
+            return self._run_graph(self._batch, h)
         for step in self._batch:
             h = step(h)
         return h
@@ -213,8 +159,3 @@ class InferenceModel:
     def __repr__(self) -> str:
         kinds = " -> ".join(layer.class_name for layer in self.spec.layers)
         return f"<InferenceModel {self.input_shape} -> {self.output_shape}: {kinds}>"
-
-
-def load_model(path: str | os.PathLike, max_bytes: int = MAX_FILE_BYTES) -> InferenceModel:
-    """Read, validate and prepare a model file written by tinynn's ``model.save(path)``."""
-    return InferenceModel(read_model(Path(path), max_bytes=max_bytes))
