@@ -78,13 +78,13 @@ def separable_net():
                 layers.Conv2D(8, 3, strides=2, padding="same", use_bias=False),
                 layers.BatchNormalization(),
                 layers.ReLU(max_value=6),
-                layers.DepthwiseConv2D(3, padding="same", depth_multiplier=2),
+                layers.DepthwiseConv2D(3, padding=((1, 1), (1, 1)), depth_multiplier=2),
                 layers.BatchNormalization(),
                 layers.ReLU(),
                 layers.SeparableConv2D(12, 3, padding="same", dilation_rate=2, activation="elu"),
                 layers.ZeroPadding2D(((1, 0), (0, 1))),
                 layers.AveragePooling2D(3, strides=2, padding="same"),
-                layers.MaxPooling2D(2, strides=1),
+                layers.MaxPooling2D(2, strides=1, padding=((0, 1), (1, 0))),
                 layers.GlobalAveragePooling2D(),
                 layers.Dense(10, activation="softmax"),
             ],
@@ -99,13 +99,14 @@ def graph_net():
     residual basic block."""
     inputs = tinynn.Input((8, 8, 2))
     h = layers.Conv2D(6, 3, padding="same", activation="relu")(inputs)
-    skip = layers.Conv2D(6, 1)(inputs)
+    skip = layers.Conv2D(6, (2, 3), padding=((1, 0), (1, 1)))(inputs)  # as PyTorch pads
     h = layers.Add()([h, skip])
     g = layers.GlobalAveragePooling2D(keepdims=True)(h)
     g = layers.Reshape((1, 1, 6))(layers.Dense(6, activation="sigmoid")(layers.Flatten()(g)))
     c = layers.Concatenate()([layers.Multiply()([h, g]), skip])
     r = layers.basic_block(12, strides=2, projection=True)(c)
     r = layers.Average()([r, layers.Subtract()([r, layers.Identity()(r)])])
+    r = layers.Permute((3, 1, 2))(layers.Permute((2, 1, 3))(r))  # the second folds into Dense
     out = layers.Dense(5, activation="softmax")(layers.Flatten()(r))
     return randomize_state(tinynn.Model(inputs, out, seed=2), seed=2)
 
@@ -236,6 +237,20 @@ def test_exported_files_get_the_mode_the_umask_gives_like_saved_models(tmp_path,
         os.umask(old)
     modes = {stat.S_IMODE(path.stat().st_mode) for path in [tmp_path / "m.npz", *paths]}
     assert modes == {0o640}
+
+
+def test_a_permute_before_flatten_and_dense_folds_into_the_dense_rows(tmp_path):
+    model = graph_net()  # ... Permute((2, 1, 3)), Permute((3, 1, 2)), Flatten, Dense
+    model.save(str(tmp_path / "m.npz"))
+    spec = runtime.read_model(tmp_path / "m.npz")
+    kinds = [layer.class_name for layer in spec.layers]
+    lowered = [layer.class_name for layer in lower(spec).layers]
+    assert kinds.count("Permute") == 2 and lowered.count("Permute") == 1  # the C-order one
+    assert lowered[-2:] == ["Flatten", "Dense"]
+    x = samples(model, n=16)
+    np.testing.assert_allclose(
+        runtime.InferenceModel(lower(spec)).predict(x), model.predict(x), atol=1e-6
+    )
 
 
 def test_layers_the_exports_cannot_run_are_refused_by_name(tmp_path):

@@ -164,7 +164,9 @@ def graph_net():
     h = layers.Concatenate()([h, layers.AveragePooling2D(3, 1, padding="same")(skip)])
     h = layers.ZeroPadding2D(1)(layers.BatchNormalization()(h))
     h = layers.Subtract()([layers.MaxPooling2D(2)(h), layers.AveragePooling2D(2)(h)])
-    out = layers.Dense(4, activation="softmax")(layers.Flatten()(layers.Activation("tanh")(h)))
+    h = layers.Activation("tanh")(layers.Permute((2, 1, 3))(h))  # a transposition in C
+    h = layers.Permute((3, 1, 2))(h)  # PyTorch's flatten order: folded into the Dense rows
+    out = layers.Dense(4, activation="softmax")(layers.Flatten()(h))
     return tinynn.Model(inputs, out, seed=3)
 
 

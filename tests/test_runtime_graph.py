@@ -14,7 +14,6 @@ import tinynn
 from tinynn import layers, runtime
 from tinynn.export.python import RUNTIME_PARTS
 from tinynn.runtime import ModelFileError
-from tinynn.runtime.specs import same_padding
 
 
 def randomize_state(model, seed=0):
@@ -47,13 +46,13 @@ def separable_net(seed=0):
                 layers.Conv2D(8, 3, strides=2, padding="same", use_bias=False),
                 layers.BatchNormalization(),
                 layers.ReLU(max_value=6),
-                layers.DepthwiseConv2D(3, padding="same", depth_multiplier=2),
+                layers.DepthwiseConv2D(3, padding=((1, 1), (1, 1)), depth_multiplier=2),
                 layers.BatchNormalization(),
                 layers.Activation("relu"),
                 layers.SeparableConv2D(12, 3, padding="same", dilation_rate=2, activation="elu"),
                 layers.ZeroPadding2D(((1, 0), (0, 1))),
                 layers.AveragePooling2D(3, strides=2, padding="same"),
-                layers.MaxPooling2D(2, strides=1),
+                layers.MaxPooling2D(2, strides=1, padding=((0, 1), (1, 0))),
                 layers.Dropout(0.2),
                 layers.GlobalAveragePooling2D(),
                 layers.Dense(10),
@@ -68,7 +67,7 @@ def separable_net(seed=0):
 def graph_net(seed=0):
     inputs = tinynn.Input((8, 8, 2))
     h = layers.Conv2D(6, 3, padding="same", activation="relu")(inputs)
-    skip = layers.Conv2D(6, 1)(inputs)
+    skip = layers.Conv2D(6, (2, 3), padding=((1, 0), (1, 1)))(inputs)  # as PyTorch pads
     h = layers.Add()([h, skip])
     g = layers.GlobalAveragePooling2D(keepdims=True)(h)
     g = layers.Reshape((1, 1, 6))(layers.Dense(6, activation="sigmoid")(layers.Flatten()(g)))
@@ -76,6 +75,7 @@ def graph_net(seed=0):
     c = layers.Concatenate()([h, layers.MaxPooling2D(1)(skip)])
     r = layers.basic_block(12, strides=2, projection=True)(c)
     r = layers.Average()([r, layers.Subtract()([r, layers.Identity()(r)])])
+    r = layers.Permute((3, 1, 2))(layers.Permute((2, 1, 3))(r))  # the second folds into Dense
     out = layers.Dense(5, activation="softmax")(layers.Flatten()(r))
     return randomize_state(tinynn.Model(inputs, out, seed=seed), seed)
 
@@ -94,17 +94,6 @@ def test_runtime_predicts_what_tinynn_predicts(tmp_path, make):
     np.testing.assert_allclose(net.predict(x), expected, atol=1e-6)
     np.testing.assert_allclose(net.predict_one(x[3]), expected[3], atol=1e-6)
     np.testing.assert_allclose(net.predict(x, batch_size=7), expected, atol=1e-6)
-
-
-def test_the_padding_rule_is_the_layers_rule():
-    from tinynn.layers.conv import conv_geometry
-
-    for size, kernel, stride, dilation in [(8, 3, 1, 1), (7, 3, 2, 1), (9, 4, 3, 2), (5, 5, 1, 1)]:
-        for padding in ("valid", "same"):
-            (out, _), (top, bottom, _, _) = conv_geometry(
-                (size, size), (kernel, kernel), (stride, stride), (dilation, dilation), padding
-            )
-            assert same_padding(size, kernel, stride, dilation, padding) == (out, top, bottom)
 
 
 def test_the_standalone_runtime_parts_define_each_name_once():
@@ -143,7 +132,12 @@ def conv_file(tmp_path) -> tuple[dict, dict]:
         seed=0,
     )
     model.save(str(tmp_path / "cnn.npz"))
-    with np.load(tmp_path / "cnn.npz") as archive:
+    return read_file(tmp_path / "cnn.npz")
+
+
+def read_file(path: Path) -> tuple[dict, dict]:
+    """A saved model's config and arrays."""
+    with np.load(path) as archive:
         arrays = {key: archive[key] for key in archive.files}
     return json.loads(arrays.pop("__config__").tobytes()), arrays
 
@@ -166,6 +160,9 @@ CONV, BN, POOL, PAD, DEPTHWISE = (layer_config(i) for i in range(5))
         (lambda c: CONV(c).update(kernel_size=[5000, 3]), "kernel_size"),
         (lambda c: CONV(c).update(strides=[0, 1]), "strides"),
         (lambda c: CONV(c).update(padding="reflect"), "padding is 'reflect'"),
+        (lambda c: CONV(c).update(padding=[[1, 1], [-1, 0]]), "padding"),
+        (lambda c: CONV(c).update(padding=[[1, 1]]), r"expected \[\[top, bottom\]"),
+        (lambda c: POOL(c).update(pool_size=[7, 7], padding=[[1, 0], [0, 0]]), "does not fit"),
         (lambda c: CONV(c).update(filters=5), r"needs \(3, 3, 2, 5\)"),
         (lambda c: CONV(c).update(filters=10**9), "filters"),
         (lambda c: CONV(c).update(dilation_rate="2"), "dilation_rate"),
@@ -263,3 +260,17 @@ def test_residual_branches_must_match_and_nest_shallowly(tmp_path):
     config["model"]["config"]["layers"] = [deep]
     with pytest.raises(ModelFileError, match="nested more than"):
         runtime.load_model(write(tmp_path / "deep.npz", config, arrays))
+
+
+@pytest.mark.parametrize("dims", [[1, 2], [1, 1, 2], [0, 1, 2], "312", [1, 2, 4]])
+def test_a_permute_that_is_not_a_permutation_is_refused(tmp_path, dims):
+    model = tinynn.Sequential([tinynn.Input((2, 3, 4)), layers.Permute((3, 1, 2))], seed=0)
+    model.save(str(tmp_path / "m.npz"))
+    config, arrays = read_file(tmp_path / "m.npz")
+    config["model"]["config"]["layers"][0]["config"]["dims"] = dims
+    with pytest.raises(ModelFileError, match=r"dims is .*expected a permutation of 1\.\.3"):
+        runtime.load_model(write(tmp_path / "bad.npz", config, arrays))
+    np.testing.assert_array_equal(
+        runtime.load_model(tmp_path / "m.npz").predict(np.arange(24.0).reshape(1, 2, 3, 4)),
+        np.arange(24.0).reshape(1, 2, 3, 4).transpose(0, 3, 1, 2),
+    )

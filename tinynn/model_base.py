@@ -282,7 +282,8 @@ class Model:
         """Outputs for x in inference mode (dropout off), batch by batch, as a new array (a
         list of arrays for a model with several outputs).
 
-        A model the inference engine can run (Dense stacks today) goes through it, the same
+        A model the inference engine can run (one input and one output, layers the runtime
+        knows: Dense, convolutional, residual and functional models) goes through it, the same
         ``tinynn.runtime.InferenceModel`` that serves a saved file, on the model's live
         weights; any other model runs its layers' ``forward``. Both give the same numbers.
         """

@@ -32,6 +32,7 @@ from tinynn.export.c_writer import (
     _literal,
     check_prefix,
     describe,
+    permute_arguments,
     safe,
     size,
 )
@@ -162,6 +163,9 @@ class FloatWriter(Writer):
             h, w, c = layer.input_shape
             pads = ", ".join(str(p) for p in layer.pads)
             call = f"    {P}_zero_pad(x, {h}, {w}, {c}, {pads}, y);\n"
+        elif kind == "Permute":
+            self.used.add("permute")
+            call = f"    {P}_permute(x, {permute_arguments(layer)}, y);\n"
         elif kind in AFFINE:
             self.used.add("scale_shift")
             c = layer.output_shape[-1]

@@ -172,6 +172,18 @@ static inline void {P}_global_avg_pool(const {T} *restrict x, int pixels, int ch
         y[c] /= pixels;
 }}
 """,
+    "permute": """\
+/* y = x with its axes reordered (Permute): y walks (n0, n1, n2) in order and reads x at
+ * i0·s0 + i1·s1 + i2·s2, the strides of those axes in x. */
+static inline void {P}_permute(const {T} *restrict x, int n0, int n1, int n2, int s0, int s1,
+    int s2, {T} *restrict y)
+{{
+    for (int i0 = 0; i0 < n0; ++i0)
+        for (int i1 = 0; i1 < n1; ++i1)
+            for (int i2 = 0; i2 < n2; ++i2)
+                *y++ = x[i0 * s0 + i1 * s1 + i2 * s2];
+}}
+""",
     "zero_pad": """\
 /* y = the (h, w, c) image x with `top`, `bottom`, `left` and `right` rows/columns of zeros. */
 static inline void {P}_zero_pad(const {T} *restrict x, int h, int w, int c, int top,

@@ -20,7 +20,15 @@ import numpy as np
 
 from tinynn.export.c_blocks import WINDOW
 from tinynn.export.c_int8_blocks import INT8_BLOCKS
-from tinynn.export.c_writer import Writer, _broadcast_index, check_prefix, describe, safe, size
+from tinynn.export.c_writer import (
+    Writer,
+    _broadcast_index,
+    check_prefix,
+    describe,
+    permute_arguments,
+    safe,
+    size,
+)
 from tinynn.runtime.int8_layers import ADD_SHIFT, QuantizedLayer
 from tinynn.runtime.int8_model import QuantizedModel
 
@@ -201,6 +209,9 @@ static inline void {P}_predict(const float *x, float *y)
             h, w, c = layer.input_shape
             pads = ", ".join(str(p) for p in layer.pads)
             call = _call(f"{P}_zero_pad", h, w, c, pads, zp_in)
+        elif kind == "Permute":
+            self.used.add("permute")
+            call = _call(f"{P}_permute", permute_arguments(layer))
         elif kind in ("Affine", "Activation"):
             if kind == "Affine":
                 self.used.add("scale_shift")

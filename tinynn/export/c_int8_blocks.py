@@ -233,6 +233,18 @@ static inline void {P}_global_avg_pool(const int8_t *restrict x, int pixels, int
     }}
 }}
 """,
+    "permute": """\
+/* y = x with its axes reordered (Permute): y walks (n0, n1, n2) in order and reads x at
+ * i0·s0 + i1·s1 + i2·s2, the strides of those axes in x. */
+static inline void {P}_permute(const int8_t *restrict x, int n0, int n1, int n2, int s0, int s1,
+    int s2, int8_t *restrict y)
+{{
+    for (int i0 = 0; i0 < n0; ++i0)
+        for (int i1 = 0; i1 < n1; ++i1)
+            for (int i2 = 0; i2 < n2; ++i2)
+                *y++ = x[i0 * s0 + i1 * s1 + i2 * s2];
+}}
+""",
     "zero_pad": """\
 /* The (h, w, c) image x with rows and columns of real zeros (the zero point) around it. */
 static inline void {P}_zero_pad(const int8_t *restrict x, int h, int w, int c, int top,

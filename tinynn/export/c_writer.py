@@ -204,3 +204,16 @@ def _broadcast_index(shape: tuple[int, ...], out: tuple[int, ...]) -> str:
         stride_out *= d_out
         stride_in *= d_in
     return " + ".join(terms) or "0"
+
+
+def permute_arguments(layer: LayerSpec) -> str:
+    """The sizes and strides ``{P}_permute`` walks for a Permute layer: the output's axes
+    (padded to three) and the input strides of the axes they come from."""
+    shape, dims = layer.input_shape, layer.options["dims"]
+    if len(shape) > 3:
+        raise ValueError(f"layer {layer.name!r}: C permutes samples of rank 3 at most")
+    strides = [int(np.prod(shape[axis + 1 :])) for axis in range(len(shape))]
+    sizes = [shape[d - 1] for d in dims]
+    steps = [strides[d - 1] for d in dims]
+    sizes, steps = [1] * (3 - len(sizes)) + sizes, [0] * (3 - len(steps)) + steps
+    return ", ".join(str(v) for v in (*sizes, *steps))

@@ -17,6 +17,7 @@ batch normalization folded where it can be):
     ZeroPadding2D             Pad;  per-channel affine (BN, Normalization, Rescaling): Mul, Add
     merges                    Add, Sub, Mul, Mean, Sum, Concat
     Flatten, Reshape          Flatten(axis=1), Reshape to (-1, *target_shape)
+    Permute                   Transpose(perm=[0, *dims]) (one before Flatten and Dense is folded)
 
 then each activation's nodes as its class in ``tinynn.activations`` states them (``onnx``:
 Relu, Tanh, LeakyRelu, Clip, Softmax(axis=-1), and the stable forms of the sigmoid, softplus
@@ -227,6 +228,9 @@ class GraphBuilder:
         if kind == "Reshape":
             shape = self.constant(f"{prefix}_shape", np.array([-1, *layer.output_shape], np.int64))
             return self.node("Reshape", [self.layout(source, False), shape], prefix), False
+        if kind == "Permute":
+            perm = [0, *layer.options["dims"]]
+            return self.node("Transpose", [self.layout(source, False)], prefix, perm=perm), False
         return self.merge(layer, prefix)
 
     def conv(self, layer: LayerSpec, prefix: str) -> str:

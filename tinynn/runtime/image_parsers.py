@@ -2,15 +2,15 @@
 
 Each takes a ``layer_parsers.Call`` (the layer's config, inputs, first weight) and returns the
 tensor it outputs, as the parsers of ``tinynn.runtime.layer_parsers`` do. Every window
-setting is checked: sizes, strides and dilations in 1..``MAX_WINDOW``, padding "valid" or
-"same", and an output of at least one pixel.
+setting is checked: sizes, strides and dilations in 1..``MAX_WINDOW``, padding "valid",
+"same" or explicit [[top, bottom], [left, right]], and an output of at least one pixel.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from tinynn.runtime.specs import same_padding
+from tinynn.kernels.numpy_ops.conv_patches import conv_geometry
 
 #: The largest kernel, pool window, stride, dilation or padding a file may declare.
 MAX_WINDOW = 4096
@@ -25,23 +25,26 @@ def _window(call: Any, size_key: str, default_strides: Any = 1) -> dict[str, Any
     strides = checks.pair(size if strides is None else strides, f"{what} strides", MAX_WINDOW)
     dilation = checks.pair(lc.get("dilation_rate", 1), f"{what} dilation_rate", MAX_WINDOW)
     padding = lc.get("padding", "valid")
-    if padding not in ("valid", "same"):
-        raise checks.fail(f"{what} padding is {padding!r}; expected 'valid' or 'same'")
-    (ho, top, bottom), (wo, left, right) = (
-        same_padding(n, k, s, d, padding)
-        for n, k, s, d in zip((h, w), size, strides, dilation, strict=True)
-    )
-    if ho <= 0 or wo <= 0:
+    if isinstance(padding, list):
+        padding = _explicit_pads(call, padding)
+    elif padding not in ("valid", "same"):
+        raise checks.fail(
+            f"{what} padding is {padding!r}; expected 'valid', 'same' or "
+            "[[top, bottom], [left, right]]"
+        )
+    try:
+        (ho, wo), pads = conv_geometry((h, w), size, strides, dilation, padding)
+    except ValueError:
         raise checks.fail(
             f"{what}: a window of {size} (dilation {dilation}) does not fit images {(h, w)} "
-            "with padding 'valid'"
-        )
+            f"with padding {padding!r}"
+        ) from None
     return {
         "size": size,
         "strides": strides,
         "dilation": dilation,
         "out": (ho, wo),
-        "pads": (top, bottom, left, right),
+        "pads": pads,
     }
 
 
@@ -123,10 +126,9 @@ def parse_pooling(call: Any) -> int:
     )
 
 
-def parse_zero_padding(call: Any) -> int:
+def _explicit_pads(call: Any, padding: Any) -> tuple[int, int, int, int]:
+    """[[top, bottom], [left, right]] of integers in 0..MAX_WINDOW -> (top, bottom, left, right)."""
     checks, what = call.checks, call.what
-    h, w, c = checks.image(call.shape, what)
-    padding = call.config.get("padding")
     valid = isinstance(padding, list) and len(padding) == 2
     valid = valid and all(isinstance(p, list) and len(p) == 2 for p in padding)
     pads = [v for pair in padding for v in pair] if valid else []
@@ -135,4 +137,10 @@ def parse_zero_padding(call: Any) -> int:
     if not all(0 <= p <= MAX_WINDOW for p in pads):
         raise checks.fail(f"{what} padding {padding} must hold integers in 0..{MAX_WINDOW}")
     top, bottom, left, right = pads
-    return call.add("ZeroPadding2D", (h + top + bottom, w + left + right, c), pads=tuple(pads))
+    return top, bottom, left, right
+
+
+def parse_zero_padding(call: Any) -> int:
+    h, w, c = call.checks.image(call.shape, call.what)
+    top, bottom, left, right = pads = _explicit_pads(call, call.config.get("padding"))
+    return call.add("ZeroPadding2D", (h + top + bottom, w + left + right, c), pads=pads)

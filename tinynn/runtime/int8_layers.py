@@ -47,6 +47,7 @@ SAME_QPARAMS = (
     "ZeroPadding2D",
     "Flatten",
     "Reshape",
+    "Permute",
 )
 ADD_LIKE = ("Add", "Subtract", "Average")
 ADD_SHIFT = 20  # TFLite's Add: inputs are shifted left by 20 bits before rescaling
@@ -187,6 +188,8 @@ def run_layer(q: QuantizedLayer, *xs: np.ndarray) -> np.ndarray:
         return pad2d(xs[0], layer.pads, value=zp_in)
     if kind in ("Flatten", "Reshape"):
         return xs[0].reshape((len(x), *layer.output_shape))
+    if kind == "Permute":
+        return np.ascontiguousarray(xs[0].transpose(0, *layer.options["dims"]))
     if kind == "Activation" and layer.activation == "softmax":
         return softmax_rows(x, q.table)
     if kind == "Activation":

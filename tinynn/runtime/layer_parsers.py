@@ -210,6 +210,22 @@ def parse_reshape(call: Call) -> int:
     return call.add("Reshape", tuple(size // known if d == -1 else d for d in target))
 
 
+def parse_permute(call: Call) -> int:
+    """Permute(dims): the sample's axes reordered, dims counting them from 1 (Keras)."""
+    checks, what, shape = call.checks, call.what, call.shape
+    dims = call.config.get("dims")
+    ints = isinstance(dims, list) and all(
+        isinstance(d, int) and not isinstance(d, bool) for d in dims
+    )
+    if not ints or sorted(dims) != list(range(1, len(shape) + 1)):
+        raise checks.fail(
+            f"{what} dims is {dims!r}; expected a permutation of 1..{len(shape)} for inputs of "
+            f"shape {shape}"
+        )
+    out = tuple(shape[d - 1] for d in dims)
+    return call.add("Permute", out, options={"dims": tuple(dims)})
+
+
 def parse_merge(call: Call) -> int:
     checks, what, shapes = call.checks, call.what, call.shapes
     if len(shapes) < 2 or (call.class_name == "Subtract" and len(shapes) != 2):
@@ -291,6 +307,7 @@ PARSERS = {
     "Softmax": parse_activation,
     "Flatten": parse_reshape,
     "Reshape": parse_reshape,
+    "Permute": parse_permute,
     "Residual": parse_residual,
     **{name: parse_merge for name in MERGE_CLASSES},
 }

@@ -202,6 +202,13 @@ class ReshapeStep(_Step):
         return x.reshape((len(x), *self.layer.output_shape))
 
 
+class PermuteStep(_Step):
+    """The sample's axes reordered: x.transpose(0, *dims), copied to C order."""
+
+    def batch(self, x: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(x.transpose(0, *self.layer.options["dims"]))
+
+
 class MergeStep(_Step):
     """Add, Subtract, Multiply, Average, Concatenate, as the merge layers compute them."""
 
@@ -243,5 +250,6 @@ STEPS = {
     "Activation": ActivationStep,
     "Flatten": ReshapeStep,
     "Reshape": ReshapeStep,
+    "Permute": PermuteStep,
     **{name: MergeStep for name in ("Add", "Subtract", "Multiply", "Average", "Concatenate")},
 }

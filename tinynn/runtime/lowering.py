@@ -1,6 +1,7 @@
 """Rewrite a ``ModelSpec`` into the plainer graph the exporters and int8 quantization compile.
 
-    lower(spec)                      fold_batch_norm, then fuse_activations
+    lower(spec)                      fold_permute, fold_batch_norm, then fuse_activations
+    fold_permute(spec)               Permute -> Flatten -> Dense becomes Flatten -> Dense
     fold_batch_norm(spec)            Conv/Dense (linear) -> BatchNormalization becomes one layer
     fuse_activations(spec)           Conv/Dense (linear) -> Activation becomes one layer
     split_activations(spec, keep)    the reverse, for activations not in ``keep``
@@ -106,6 +107,40 @@ def fold_batch_norm(spec: ModelSpec) -> ModelSpec:
     return _rebuild(spec, plan)
 
 
+def fold_permute(spec: ModelSpec) -> ModelSpec:
+    """Fold a Permute that is flattened into a Dense layer into that layer's kernel rows.
+
+    A converted PyTorch model flattens its NCHW feature maps in (C, H, W) order, so it holds
+    Permute((3, 1, 2)) -> Flatten -> Dense. Flattening without the permutation gives the same
+    values in another order; reordering the Dense kernel's rows to match gives the same output
+    with no transposition at all.
+    """
+    plan: list[Any] = list(spec.layers)
+    readers = spec.consumers()
+    for k, layer in enumerate(spec.layers):
+        if layer.class_name != "Permute" or len(readers[k + 1]) != 1:
+            continue
+        flatten_at = readers[k + 1][0]
+        if flatten_at < 0 or spec.layers[flatten_at].class_name != "Flatten":
+            continue  # -1: the permuted tensor is the model's output
+        flatten = spec.layers[flatten_at]
+        dense_at = readers[flatten_at + 1][0] if len(readers[flatten_at + 1]) == 1 else -1
+        dense = plan[dense_at] if dense_at >= 0 else None
+        if not isinstance(dense, LayerSpec) or dense.class_name != "Dense":
+            continue
+        # order[p] = the flat index, in the unpermuted input, of the value at position p
+        order = np.arange(dense.kernel.shape[0]).reshape(layer.input_shape)
+        order = order.transpose([d - 1 for d in layer.options["dims"]]).ravel()
+        kernel = np.empty_like(dense.kernel)
+        kernel[order] = dense.kernel
+        plan[dense_at] = dataclasses.replace(dense, kernel=kernel)
+        plan[flatten_at] = dataclasses.replace(
+            flatten, input_shape=layer.input_shape, input_shapes=(layer.input_shape,)
+        )
+        plan[k] = layer.inputs[0]
+    return _rebuild(spec, plan)
+
+
 def fuse_activations(spec: ModelSpec) -> ModelSpec:
     """Give an Activation layer's function to the linear Dense or convolution before it."""
     plan: list[Any] = list(spec.layers)
@@ -154,5 +189,6 @@ def split_activations(spec: ModelSpec, keep: tuple[str, ...]) -> ModelSpec:
 
 
 def lower(spec: ModelSpec) -> ModelSpec:
-    """The graph the exporters write: batch norms folded, then activations fused."""
-    return fuse_activations(fold_batch_norm(spec))
+    """The graph the exporters write: permutations and batch norms folded, then activations
+    fused."""
+    return fuse_activations(fold_batch_norm(fold_permute(spec)))

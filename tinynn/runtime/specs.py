@@ -40,7 +40,7 @@ class LayerSpec:
     merge), with ``input_shapes`` theirs. ``pads`` are (top, bottom, left, right). ``arrays``
     holds BatchNormalization's "gamma", "beta", "moving_mean", "moving_variance" and
     Normalization's "mean", "variance"; ``options`` the remaining settings ("epsilon",
-    "scale"/"offset" of Rescaling, "axis" of Concatenate).
+    "scale"/"offset" of Rescaling, "axis" of Concatenate, "dims" of Permute).
     """
 
     class_name: str
@@ -213,22 +213,3 @@ class Checks:
         if not np.isfinite(array).all():
             raise self.fail(f"array {key!r} holds NaN or infinite values")
         return array if array.dtype == dtype else array.astype(dtype)
-
-
-def same_padding(
-    size: int, kernel: int, stride: int, dilation: int, padding: str
-) -> tuple[int, int, int]:
-    """(output size, pad before, pad after) of one spatial axis, as Keras and TensorFlow pad.
-
-    A dilated kernel spans k_eff = d·(k − 1) + 1 pixels. "valid": no padding and
-    Ho = ⌊(H − k_eff) / s⌋ + 1. "same": Ho = ⌈H / s⌉, and the total padding
-    (Ho − 1)·s + k_eff − H is split with the extra pixel after (at the bottom or right). This
-    restates ``tinynn.layers.conv.conv_geometry``, which the runtime cannot import; a test
-    holds the two together.
-    """
-    span = dilation * (kernel - 1) + 1
-    if padding == "same":
-        out = -(-size // stride)
-        total = max((out - 1) * stride + span - size, 0)
-        return out, total // 2, total - total // 2
-    return (size - span) // stride + 1, 0, 0

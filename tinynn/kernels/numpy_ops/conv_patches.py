@@ -18,10 +18,57 @@ moves a whole strided slice of the batch, so the Python overhead stays small.
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 
 Pair = tuple[int, int]
 Pads = tuple[int, int, int, int]
+
+
+def conv_geometry(
+    input_hw: tuple[int, int],
+    kernel_size: tuple[int, int],
+    strides: tuple[int, int],
+    dilation: tuple[int, int],
+    padding: Any,
+) -> tuple[tuple[int, int], tuple[int, int, int, int]]:
+    """Output (Ho, Wo) and pads (top, bottom, left, right), with Keras/TensorFlow conventions.
+
+    A dilated kernel spans k_eff = d·(k − 1) + 1 pixels.
+        "valid": no padding,  Ho = ⌊(H − k_eff) / s⌋ + 1
+        "same":   Ho = ⌈H / s⌉; the total padding (Ho − 1)·s + k_eff − H is split with the
+                  extra pixel at the bottom/right (PyTorch pads symmetrically and has no
+                  "same" for strides > 1; the two agree whenever the total is even).
+        explicit pads (top, bottom, left, right), as PyTorch's padding=:
+                  Ho = ⌊(H + top + bottom − k_eff) / s⌋ + 1
+    """
+    out_hw, pads = [], []
+    explicit = padding if not isinstance(padding, str) else None
+    for axis, (size, k, s, d) in enumerate(
+        zip(input_hw, kernel_size, strides, dilation, strict=True)
+    ):
+        span = d * (k - 1) + 1
+        if explicit is not None:
+            before, after = explicit[2 * axis], explicit[2 * axis + 1]
+            out = (size + before + after - span) // s + 1
+            pads += [before, after]
+        elif padding == "same":
+            out = math.ceil(size / s)
+            total = max((out - 1) * s + span - size, 0)
+            pads += [total // 2, total - total // 2]
+        else:
+            out = (size - span) // s + 1
+            pads += [0, 0]
+        if out <= 0:
+            raise ValueError(
+                f"input size {input_hw} is smaller than the kernel/pool window {kernel_size} "
+                f"(dilation {dilation}) with padding={padding!r}; use padding='same' or a "
+                "larger input"
+            )
+        out_hw.append(out)
+    return (out_hw[0], out_hw[1]), (pads[0], pads[1], pads[2], pads[3])
 
 
 def output_size(size: int, kernel: int, stride: int, dilation: int, pad_total: int) -> int:
