@@ -9,14 +9,14 @@ converted once, and timed on the same batch: tinynn's ``model.predict(x, batch_s
 each backend, and the PyTorch module under ``torch.inference_mode()``, NumPy in and out. The
 contenders take turns, one call each per round; the table gives medians and the ratio to
 PyTorch (target: tinynn within 1.5x). A second table says where tinynn's time goes: one
-``predict`` with every layer's ``forward`` timed, summed by layer class.
+batch through the inference engine ``predict`` runs, timed step by step and summed by layer
+class.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -59,25 +59,12 @@ def torchvision_model(name: str, torch: Any) -> Any:
     return model.eval()
 
 
-def layer_times(model: Any, x: np.ndarray, batch: int) -> dict[str, float]:
-    """Seconds per layer class in one ``predict``: each layer's forward wrapped, then restored."""
+def layer_times(model: Any, x: np.ndarray) -> dict[str, float]:
+    """Seconds per layer class in one batch through the inference engine ``predict`` runs
+    (``InferenceModel.step_times``), largest first."""
     totals: dict[str, float] = defaultdict(float)
-    for layer in model.layers:
-        original, kind = layer.forward, type(layer).__name__
-
-        def timed(*args, original=original, kind=kind, **kwargs):
-            start = time.perf_counter()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                totals[kind] += time.perf_counter() - start
-
-        layer.forward = timed
-    try:
-        model.predict(x, batch_size=batch)
-    finally:
-        for layer in model.layers:
-            del layer.forward  # the class's method again
+    for kind, seconds in model.inference_engine().step_times(x):
+        totals[kind] += seconds
     return dict(sorted(totals.items(), key=lambda item: -item[1]))
 
 
@@ -108,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
                     x_nhwc, batch_size=args.batch
                 )
                 if backend == "numpy":
-                    breakdown[name] = layer_times(model, x_nhwc, args.batch)
+                    breakdown[name] = layer_times(model, x_nhwc)
 
             def torch_call(module=module):
                 with torch.inference_mode():

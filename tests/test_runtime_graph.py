@@ -274,3 +274,13 @@ def test_a_permute_that_is_not_a_permutation_is_refused(tmp_path, dims):
         runtime.load_model(tmp_path / "m.npz").predict(np.arange(24.0).reshape(1, 2, 3, 4)),
         np.arange(24.0).reshape(1, 2, 3, 4).transpose(0, 3, 1, 2),
     )
+
+
+def test_step_times_names_every_step(tmp_path):
+    model = graph_net()
+    model.save(str(tmp_path / "m.npz"))
+    net = runtime.load_model(tmp_path / "m.npz")
+    times = net.step_times(samples(model.input_shape, n=4))
+    kinds = [kind for kind, _ in times]
+    assert len(times) == len(net.spec.layers) and all(seconds >= 0 for _, seconds in times)
+    assert {"Conv2D", "Add", "Permute", "Dense"} <= set(kinds)

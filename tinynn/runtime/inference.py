@@ -19,6 +19,7 @@ imports nothing beyond NumPy and the modules it is shipped with; the kernels are
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -118,6 +119,20 @@ class InferenceModel:
             slots.append(step(*[slots[i] for i in reads]))
         count = len(self.spec.layers) + 1
         return [slots[self._slots[t]] if t in self._slots else None for t in range(count)]
+
+    def step_times(self, x: np.ndarray) -> list[tuple[str, float]]:
+        """Where the time of a batch goes: x run step by step, as (what the step computes,
+        seconds) in order. A step is one layer (its class), a run of Dense layers a compiled
+        backend fuses ("Dense"), or a cast between dtypes ("Cast")."""
+        slots, times = [np.array(x, dtype=self.dtype)], []
+        for step, reads in zip(self._batch, self._reads, strict=True):
+            start = time.perf_counter()
+            slots.append(step(*[slots[i] for i in reads]))
+            owner = step.__self__
+            layer = getattr(owner, "layer", None)
+            label = layer.class_name if layer is not None else type(owner).__name__
+            times.append(("Dense" if label == "DenseRun" else label, time.perf_counter() - start))
+        return times
 
     def _run_graph(self, steps: tuple, x: np.ndarray) -> np.ndarray:
         slots = [x]
