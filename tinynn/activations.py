@@ -325,9 +325,11 @@ static inline void {P}_softmax({T} *x, int n, int row)
     def forward(self, x, out=None):
         # Subtracting the row maximum changes nothing mathematically but keeps every
         # exponent ≤ 0, so logits of 1e4 give 1.0 instead of inf / inf = NaN.
-        y = np.subtract(x, np.max(x, axis=-1, keepdims=True), out=out)
+        # (The array methods x.max and y.sum: for one sample, np.max's dispatch costs more
+        # than the arithmetic.)
+        y = np.subtract(x, x.max(axis=-1, keepdims=True), out=out)
         np.exp(y, out=y)
-        y /= np.sum(y, axis=-1, keepdims=True)
+        y /= y.sum(axis=-1, keepdims=True)
         self.y = y
         return y
 
