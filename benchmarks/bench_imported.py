@@ -63,7 +63,10 @@ def layer_times(model: Any, x: np.ndarray) -> dict[str, float]:
     """Seconds per layer class in one batch through the inference engine ``predict`` runs
     (``InferenceModel.step_times``), largest first."""
     totals: dict[str, float] = defaultdict(float)
-    for kind, seconds in model.inference_engine().step_times(x):
+    engine = model.inference_engine()
+    if engine is None:  # predict runs the layers' forward: nothing to break down
+        return {}
+    for kind, seconds in engine.step_times(x):
         totals[kind] += seconds
     return dict(sorted(totals.items(), key=lambda item: -item[1]))
 

@@ -359,7 +359,7 @@ def test_absurd_shape_declared_by_an_npy_header(tmp_path):
         (
             lambda c: c["model"]["config"].update(
                 layers=[{"class_name": "Activation", "config": {"activation": "tanh"}}] * 2000,
-                input_shape=[10_000],
+                input_shape=[40_000],
             ),
             "add up to over",
         ),
