@@ -284,3 +284,18 @@ def test_step_times_names_every_step(tmp_path):
     kinds = [kind for kind, _ in times]
     assert len(times) == len(net.spec.layers) and all(seconds >= 0 for _, seconds in times)
     assert {"Conv2D", "Add", "Permute", "Dense"} <= set(kinds)
+
+
+@pytest.mark.parametrize("make", [separable_net, graph_net])
+def test_convolutions_made_a_few_images_at_a_time_give_the_same_outputs(
+    tmp_path, monkeypatch, make
+):
+    from tinynn.runtime import layer_steps
+
+    model = make()
+    model.save(str(tmp_path / "m.npz"))
+    x = samples(model.input_shape, n=5)
+    monkeypatch.setattr(layer_steps, "PATCH_BYTES", 1)  # one image per pass
+    np.testing.assert_allclose(
+        runtime.load_model(tmp_path / "m.npz").predict(x), model.forward(x), atol=1e-6
+    )

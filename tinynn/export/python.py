@@ -54,7 +54,6 @@ RUNTIME_PARTS = (
     "tinynn.activations",
     "tinynn.kernels.numpy_ops.conv_patches",
     "tinynn.kernels.numpy_ops.pool2d",
-    "tinynn.kernels.numpy_ops.normalize",
     "tinynn.runtime.archive",
     "tinynn.runtime.specs",
     "tinynn.runtime.image_parsers",

@@ -12,7 +12,8 @@ reads. A chain (every step reading the one before, as in a Sequential model) run
 loop; a graph (Functional, Residual) keeps its slots in a list.
 
 ``kernels`` (optional) is a compiled backend such as ``tinynn.kernels.numba_ops``: consecutive
-Dense layers of a chain then run as one compiled call (``kernels.DenseStack``). The engine
+Dense layers of a chain then run as one compiled call (``kernels.DenseStack``), and the
+convolution and pooling steps call the backend's twins of the NumPy kernels. The engine
 imports nothing beyond NumPy and the modules it is shipped with; the kernels are handed in.
 """
 
@@ -62,7 +63,11 @@ def program(spec: ModelSpec, kernels: Any = None) -> tuple[list, int, dict[int, 
     tensor = 0
     for kind, unit in _units(spec, kernels):
         reads = tuple(read(t, unit[0].dtype) for t in unit[0].inputs)
-        step = DenseRun(unit, kernels) if kind == "run" else STEPS[unit[0].class_name](unit[0])
+        step = (
+            DenseRun(unit, kernels)
+            if kind == "run"
+            else STEPS[unit[0].class_name](unit[0], kernels)
+        )
         tensor += len(unit)
         slot_of[tensor] = emit(step, reads, unit[-1].dtype)
     return steps, read(spec.output, spec.dtype), slot_of
