@@ -311,10 +311,10 @@ class Model:
         the engine cannot run this model. Built once, and again after anything that changes
         the structure or the backend (``build``, ``add``, ``pop``, ``compile``) has called
         ``forget_engine``: training updates the arrays it reads in place."""
+        if self._engine is not None:  # first: predict asks at every call
+            return self._engine or None
         from tinynn.runtime import InferenceModel, ModelFileError, parse_model
 
-        if self._engine is not None:
-            return self._engine or None
         ops = None if self.train_state is None else self.train_state.ops
         engine = None
         try:
