@@ -181,7 +181,6 @@ def check_model(model, x: np.ndarray, y: np.ndarray, eps: float = 1e-6) -> GradC
 
 def _float64_copy(model):
     """The same model in float64: rebuilt from its config, weights copied, compiled alike."""
-    from tinynn import losses, optimizers
     from tinynn.models import MODELS
 
     config = model.get_config()
@@ -194,15 +193,6 @@ def _float64_copy(model):
     for original, layer in zip(model.layers, copy.layers, strict=True):
         layer.trainable = original.trainable
         layer.rng.bit_generator.state = original.rng.bit_generator.state
-    state = model.require_compiled()
-    copy.compile(
-        optimizer=optimizers.get(optimizers.serialize(state.optimizer)),
-        loss=state.loss_spec
-        if not state.outputs
-        else [losses.serialize(output.loss) for output in state.outputs]
-        if len(state.outputs) > 1
-        else losses.serialize(state.outputs[0].loss),
-        loss_weights=state.loss_weights,
-        backend=state.ops.NAME,
-    )
+    arguments = model.require_compiled().compile_arguments()
+    copy.compile(**{**arguments, "metrics": None, "distribution": None})  # a local check
     return copy

@@ -132,15 +132,7 @@ def _rebuild(model: Any, config: dict, arrays: dict[str, list[np.ndarray]]) -> A
             layer.trainable = old[layer.name].trainable
     state = model.train_state
     if state is not None:
-        from tinynn import optimizers
-
-        grown.compile(
-            optimizer=optimizers.get(optimizers.serialize(state.optimizer)),
-            loss=state.loss_spec,
-            metrics=state.metric_specs,
-            backend=state.ops.NAME,
-            loss_weights=state.loss_weights,
-        )
+        grown.compile(**state.compile_arguments())
         grown.optimizer.iterations = state.optimizer.iterations
     return grown
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from tinynn import activations, losses
+from tinynn import activations, losses, optimizers
 from tinynn import metrics as metrics_module
 
 
@@ -99,6 +99,26 @@ class TrainState:
     @property
     def bound(self) -> bool:
         return bool(self.outputs)
+
+    def compile_arguments(self) -> dict[str, Any]:
+        """What ``compile`` was given, to compile another model alike (a grown copy, a float64
+        twin, the same model on another backend): a new optimizer of the same configuration
+        (the state stays with this one), the losses as configs (so the two models share no
+        loss object), and the metrics, backend, loss weights and distribution."""
+        if not self.outputs:
+            loss = self.loss_spec
+        elif len(self.outputs) == 1:
+            loss = losses.serialize(self.outputs[0].loss)
+        else:
+            loss = [losses.serialize(output.loss) for output in self.outputs]
+        return {
+            "optimizer": optimizers.get(optimizers.serialize(self.optimizer)),
+            "loss": loss,
+            "metrics": self.metric_specs,
+            "backend": self.ops.NAME,
+            "loss_weights": self.loss_weights,
+            "distribution": self.distribution,
+        }
 
     # -- decisions that need the built model ------------------------------------------------
 

@@ -148,7 +148,6 @@ def custom_family(spec: str) -> Family:
     function = load_function(spec)
 
     def build(depth: int, width: int, optimizer: str, backend: str, seed: int):
-        from tinynn import optimizers
         from tinynn.model_base import Model
         from tinynn.profiling.random_data import suitable_loss
 
@@ -163,8 +162,7 @@ def custom_family(spec: str) -> Family:
             loss = suitable_loss(model)
             model.compile(optimizer=make_optimizer(optimizer), loss=loss, backend=backend)
         else:  # keep the user's loss and optimizer; run them on this backend
-            chosen = optimizers.get(optimizers.serialize(state.optimizer))
-            model.compile(optimizer=chosen, loss=state.loss_spec, backend=backend)
+            model.compile(**{**state.compile_arguments(), "backend": backend})
         return model
 
     def data(model: Any, samples: int, seed: int):

@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 
-from tinynn import optimizers
 from tinynn.cli import arguments
 from tinynn.cli.modelfile import open_model
 from tinynn.kernels import BACKENDS
@@ -128,12 +127,11 @@ def compile_for_profile(model: Any, args: argparse.Namespace) -> None:
     state = model.train_state
     if state is not None and not (args.optimizer or args.loss or args.backend):
         return
-    if args.optimizer:
-        optimizer: Any = args.optimizer
-    elif state is not None:
-        optimizer = optimizers.get(optimizers.serialize(state.optimizer))
-    else:
-        optimizer = "sgd"
-    loss = args.loss or (state.loss_spec if state is not None else suitable_loss(model))
-    backend = args.backend or (state.ops.NAME if state is not None else "auto")
-    model.compile(optimizer=optimizer, loss=loss, backend=backend)
+    saved = state.compile_arguments() if state is not None else {}
+    model.compile(
+        optimizer=args.optimizer or saved.get("optimizer", "sgd"),
+        loss=args.loss or saved.get("loss") or suitable_loss(model),
+        backend=args.backend or saved.get("backend", "auto"),
+        loss_weights=saved.get("loss_weights"),
+        metrics=saved.get("metrics"),
+    )
